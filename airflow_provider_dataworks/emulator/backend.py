@@ -1,0 +1,670 @@
+"""The emulated DataWorks: workspaces, tasks, instances and the rules that move them (no HTTP here).
+
+The wire layer (``wire.py`` / ``operations.py``) parses requests and renders responses; everything it
+answers comes from this model. Time comes from an :class:`EmulatorClock`; instances progress lazily,
+each time the model is read, so moving a frozen clock by a day is instant.
+
+Instances
+    Generated per scheduled day, T+1: the instances of day D appear at ``generation_time`` (23:30 by
+    default) of day D-1 in the workspace zone, for every task deployed before then (``deployed_at``
+    None means "long ago"). A task with ``instance_mode="Immediately"`` also gets the rest of its
+    deploy day. Daylight-saving rules: see ``schedule.py``. An instance depends on the upstream
+    tasks' instances of the same scheduled day (the one with the same period number when both have
+    as many instances that day, else all of them); there are no cross-day dependencies.
+
+Life of an instance
+    NotRun (upstream unfinished) -> WaitTime (until its scheduled time) -> WaitResource -> Running ->
+    Success/Failure. An HTTP trigger node waits in WaitTrigger between WaitTime and WaitResource until
+    it is triggered. ``TriggerRecurrence`` Skip (dry run) ends Success at its scheduled time without
+    running and, for an HTTP trigger node, without a trigger; Pause ends Failure then. A failed
+    instance leaves its downstream in NotRun. A frozen (suspended) instance keeps its status and does
+    not move until resumed.
+
+Choices where the vendor is silent (each documented in the README's emulator section)
+    - A trigger sent while the instance is NotRun/WaitTime (upstream unfinished or scheduled time not
+      reached) is retained for 24 hours and consumed when the instance reaches WaitTrigger; past that
+      it is dropped and the instance keeps waiting. A new trigger replaces a retained one.
+    - Triggering an instance that was already triggered, is past WaitTrigger, or is a dry run/paused
+      "has no effect": the answer is ``Success=true`` (``repeat_trigger="success"``, the default) or a
+      400 ``Invalid.TaskInstance.AlreadyTriggered`` (``repeat_trigger="error"``).
+    - Triggering a frozen instance is refused: 400 ``Forbidden.TaskInstance.Frozen``.
+    - No instance for (TaskId, TriggerTime, EnvType): 404 ``Invalid.TaskInstance.NotFound``.
+    - Resource capacity: at most ``resource_capacity`` instances of a workspace run at once; the rest
+      wait in WaitResource, and a triggered instance does too.
+    - A workflow instance (one per workflow and scheduled day) is Failure if any of its task instances
+      failed, Success when all succeeded, Running once any has started, else WaitTime/NotRun.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from airflow_provider_dataworks.emulator.clock import EmulatorClock
+from airflow_provider_dataworks.emulator.schedule import CronSchedule, bizdate_of, parse_cron, runs_on_day
+from airflow_provider_dataworks.models import TaskInstanceStatus as S
+from airflow_provider_dataworks.models import TriggerRecurrence
+from airflow_provider_dataworks.regions import region_timezone, validate_timezone
+
+TRIGGER_RETENTION = timedelta(hours=24)
+HTTP_TRIGGER_TYPE = "SCHEDULER_TRIGGER"
+
+
+class ApiError(Exception):
+    """An OpenAPI error answer: HTTP status, ``Code`` and ``Message``."""
+
+    def __init__(self, http_status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{http_status} {code}: {message}")
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass
+class Workspace:
+    id: int
+    name: str
+    region: str
+    timezone: str
+    resource_capacity: int | None = None
+    resource_wait: timedelta = timedelta(0)
+    owner: str = "emulator-owner"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass
+class Workflow:
+    id: int
+    workspace_id: int
+    name: str
+
+
+@dataclass
+class Task:
+    id: int
+    workspace_id: int
+    workflow_id: int
+    name: str
+    http_trigger: bool
+    schedule: CronSchedule
+    upstream: list[int]
+    duration: timedelta
+    outcome: S
+    recurrence: TriggerRecurrence
+    env_type: str
+    task_type: str
+    deployed_at: datetime | None
+    instance_mode: str
+    rank: int  # topological position: upstream tasks always have a lower rank
+
+
+@dataclass
+class Instance:
+    id: int
+    task_id: int
+    workspace_id: int
+    workflow_instance_id: int
+    scheduled_day: date
+    trigger_time: datetime
+    bizdate: datetime
+    period_number: int
+    recurrence: TriggerRecurrence
+    created_at: datetime
+    status: S = S.NOT_RUN
+    modified_at: datetime | None = None
+    upstream_ids: list[int] = field(default_factory=list)
+    downstream_ids: list[int] = field(default_factory=list)
+    ready_at: datetime | None = None
+    waiting_trigger_at: datetime | None = None
+    waiting_resource_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    frozen: bool = False
+    run_number: int = 1
+    pending_trigger_at: datetime | None = None
+    triggered_at: datetime | None = None
+    #: Trigger commands accepted (each call that was not "no effect") and times it was released.
+    accepted_triggers: int = 0
+    releases: int = 0
+    dropped_triggers: int = 0
+    repeated_triggers: int = 0
+
+
+@dataclass
+class WorkflowInstance:
+    id: int
+    workflow_id: int
+    workspace_id: int
+    scheduled_day: date
+    bizdate: datetime
+    created_at: datetime
+    instance_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Behaviours the vendor leaves unsettled, and generation timing."""
+
+    repeat_trigger: str = "success"  # "success" | "error"
+    generation_time: time = time(23, 30)
+
+
+class Backend:
+    """All emulated state. Thread-safe: every public method takes the lock."""
+
+    def __init__(self, clock: EmulatorClock | None = None, settings: Settings | None = None) -> None:
+        self.clock = clock or EmulatorClock()
+        self.settings = settings or Settings()
+        self._lock = threading.RLock()
+        self.reset()
+
+    # ----------------------------------------------------------------------------------- set-up
+    def reset(self) -> None:
+        """Forget every workspace, task and instance (the clock and settings stay)."""
+        with self._lock:
+            self.workspaces: dict[int, Workspace] = {}
+            self.workflows: dict[int, Workflow] = {}
+            self.tasks: dict[int, Task] = {}
+            self.instances: dict[int, Instance] = {}
+            self.workflow_instances: dict[int, WorkflowInstance] = {}
+            self._by_task_time: dict[tuple[int, int], int] = {}
+            self._workflow_instance_of: dict[tuple[int, date], int] = {}
+            self._materialized: set[tuple[int, date]] = set()
+            self._active: dict[int, Instance] = {}
+            self._instance_ids = itertools.count(10_000_000_001)
+            self._workflow_instance_ids = itertools.count(50_000_001)
+            self._workflow_ids = itertools.count(900_001)
+
+    def add_workspace(
+        self,
+        workspace_id: int,
+        region: str = "cn-hangzhou",
+        *,
+        name: str | None = None,
+        timezone: str | None = None,
+        resource_capacity: int | None = None,
+        resource_wait: timedelta = timedelta(0),
+    ) -> Workspace:
+        """Define a workspace; its scheduling zone defaults from the region."""
+        zone = timezone or region_timezone(region)
+        if zone is None:
+            raise ValueError(f"region {region!r} has no known scheduling zone: pass timezone=")
+        validate_timezone(zone)
+        with self._lock:
+            if workspace_id in self.workspaces:
+                raise ValueError(f"workspace {workspace_id} exists already")
+            ws = Workspace(
+                int(workspace_id), name or f"workspace_{workspace_id}", region, zone, resource_capacity, resource_wait
+            )
+            self.workspaces[ws.id] = ws
+            self.add_workflow(ws.id, f"{ws.name}_workflow")
+            return ws
+
+    def add_workflow(self, workspace_id: int, name: str, workflow_id: int | None = None) -> Workflow:
+        with self._lock:
+            self._workspace(workspace_id)
+            wf = Workflow(workflow_id or next(self._workflow_ids), workspace_id, name)
+            self.workflows[wf.id] = wf
+            return wf
+
+    def add_task(
+        self,
+        workspace: Workspace | int,
+        task_id: int,
+        name: str,
+        *,
+        http_trigger: bool = False,
+        cron: str = "0 0 * * *",
+        upstream: Iterable[int] = (),
+        duration: timedelta | None = None,
+        outcome: str = "Success",
+        recurrence: str = "Normal",
+        workflow_id: int | None = None,
+        env_type: str = "Prod",
+        task_type: str | None = None,
+        deployed_at: datetime | None = None,
+        instance_mode: str = "T+1",
+    ) -> Task:
+        """Deploy a task. ``cron`` is read in the workspace zone; upstream tasks must exist already."""
+        with self._lock:
+            ws = self._workspace(workspace if isinstance(workspace, int) else workspace.id)
+            if task_id in self.tasks:
+                raise ValueError(f"task {task_id} exists already")
+            ups = [int(u) for u in upstream]
+            for up in ups:
+                if up not in self.tasks or self.tasks[up].workspace_id != ws.id:
+                    raise ValueError(f"upstream task {up} of task {task_id} is not in workspace {ws.id}")
+            if instance_mode not in ("T+1", "Immediately"):
+                raise ValueError("instance_mode must be 'T+1' or 'Immediately'")
+            wf_id = workflow_id or min(w.id for w in self.workflows.values() if w.workspace_id == ws.id)
+            if wf_id not in self.workflows:
+                raise ValueError(f"workflow {wf_id} does not exist")
+            task = Task(
+                id=int(task_id),
+                workspace_id=ws.id,
+                workflow_id=wf_id,
+                name=name,
+                http_trigger=http_trigger,
+                schedule=parse_cron(cron),
+                upstream=ups,
+                duration=duration if duration is not None else timedelta(0 if http_trigger else 60),
+                outcome=S(outcome),
+                recurrence=TriggerRecurrence(recurrence),
+                env_type=env_type,
+                task_type=task_type or (HTTP_TRIGGER_TYPE if http_trigger else "ODPS_SQL"),
+                deployed_at=deployed_at,
+                instance_mode=instance_mode,
+                rank=1 + max((self.tasks[u].rank for u in ups), default=0),
+            )
+            if task.outcome not in S.terminal():
+                raise ValueError("outcome must be 'Success' or 'Failure'")
+            self.tasks[task.id] = task
+            for ws_id, day in sorted(self._materialized):
+                if ws_id == ws.id:
+                    self._generate(task, day)
+            return task
+
+    # ----------------------------------------------------------------------------------- reads
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def workspace(self, workspace_id: int) -> Workspace:
+        with self._lock:
+            return self._workspace(workspace_id)
+
+    def task(self, task_id: int) -> Task:
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise ApiError(404, "Invalid.Task.NotFound", f"The task {task_id} does not exist.")
+            return task
+
+    def instance(self, instance_id: int) -> Instance:
+        with self._lock:
+            self.advance()
+            inst = self.instances.get(instance_id)
+            if inst is None:
+                raise ApiError(404, "Invalid.TaskInstance.NotFound", f"The task instance {instance_id} does not exist.")
+            return inst
+
+    def list_instances(self, project_id: int, bizdate_ms: int) -> list[Instance]:
+        """Every instance of a workspace whose business date is ``bizdate_ms`` (00:00 in its zone)."""
+        with self._lock:
+            ws = self._workspace(project_id)
+            local = datetime.fromtimestamp(bizdate_ms / 1000, tz=ws.zone)
+            if (local.hour, local.minute, local.second) != (0, 0, 0):
+                raise ApiError(
+                    400,
+                    "Invalid.Param",
+                    f"Bizdate {bizdate_ms} is not 00:00 of a day in the workspace time zone {ws.timezone}.",
+                )
+            day = local.date() + timedelta(days=1)
+            self._ensure_day(ws, day)
+            self.advance()
+            return [i for i in self.instances.values() if i.workspace_id == ws.id and i.scheduled_day == day]
+
+    def downstream(self, instance_id: int) -> list[Instance]:
+        with self._lock:
+            inst = self.instance(instance_id)
+            return [self.instances[i] for i in inst.downstream_ids]
+
+    def workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
+        with self._lock:
+            self.advance()
+            wfi = self.workflow_instances.get(workflow_instance_id)
+            if wfi is None:
+                raise ApiError(
+                    404,
+                    "Invalid.WorkflowInstance.NotFound",
+                    f"The workflow instance {workflow_instance_id} does not exist.",
+                )
+            return wfi
+
+    def workflow_status(self, wfi: WorkflowInstance) -> tuple[S, datetime | None, datetime | None]:
+        """Status, start and finish of a workflow instance, derived from its task instances."""
+        members = [self.instances[i] for i in wfi.instance_ids]
+        statuses = {m.status for m in members}
+        started = [m.started_at for m in members if m.started_at]
+        finished = [m.finished_at for m in members if m.finished_at]
+        if S.FAILURE in statuses:
+            return S.FAILURE, min(started, default=None), max(finished, default=None)
+        if members and statuses == {S.SUCCESS}:
+            return S.SUCCESS, min(started, default=None), max(finished, default=None)
+        if started or S.SUCCESS in statuses:
+            return S.RUNNING, min(started, default=None), None
+        if statuses & {S.WAIT_TIME, S.WAIT_TRIGGER}:
+            return S.WAIT_TIME, None, None
+        return S.NOT_RUN, None, None
+
+    def find_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> Instance | None:
+        """The instance of (task, scheduled time), generating its day if due; None if there is none."""
+        with self._lock:
+            task = self.task(task_id)
+            if env_type is not None and env_type != task.env_type:
+                return None
+            ws = self.workspaces[task.workspace_id]
+            day = datetime.fromtimestamp(trigger_time_ms / 1000, tz=ws.zone).date()
+            for d in (day, day + timedelta(days=1)):  # a DST-delayed run can cross midnight
+                self._ensure_day(ws, d)
+            self.advance()
+            inst_id = self._by_task_time.get((task_id, trigger_time_ms))
+            return self.instances[inst_id] if inst_id is not None else None
+
+    # ----------------------------------------------------------------------------------- actions
+    def trigger(self, task_id: int, trigger_time_ms: int, env_type: str) -> Instance:
+        """TriggerSchedulerTaskInstance: release a waiting HTTP-trigger instance (rules: module docstring)."""
+        with self._lock:
+            task = self.task(task_id)
+            if not task.http_trigger:
+                raise ApiError(400, "Invalid.Param", f"The task {task_id} is not an HTTP trigger node.")
+            inst = self.find_instance(task_id, trigger_time_ms, env_type)
+            if inst is None:
+                raise ApiError(
+                    404,
+                    "Invalid.TaskInstance.NotFound",
+                    f"No {env_type} instance of task {task_id} is scheduled at TriggerTime {trigger_time_ms}.",
+                )
+            if inst.frozen:
+                raise ApiError(
+                    400,
+                    "Forbidden.TaskInstance.Frozen",
+                    f"The task instance {inst.id} is frozen; resume it before triggering.",
+                )
+            now = self.now()
+            done_before = inst.triggered_at is not None or inst.status not in S.before_trigger()
+            if done_before or inst.recurrence != TriggerRecurrence.NORMAL:
+                inst.repeated_triggers += 1
+                if self.settings.repeat_trigger == "error":
+                    raise ApiError(
+                        400,
+                        "Invalid.TaskInstance.AlreadyTriggered",
+                        f"The task instance {inst.id} is not waiting for a trigger (status {inst.status.value}).",
+                    )
+                return inst
+            inst.pending_trigger_at = now
+            inst.accepted_triggers += 1
+            self._settle(inst, now)
+            return inst
+
+    def stop(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        return self._per_instance(ids, self._stop_one)
+
+    def rerun(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        return self._per_instance(ids, self._rerun_one)
+
+    def set_success(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        return self._per_instance(ids, lambda inst, now: self._force(inst, S.SUCCESS, now))
+
+    def suspend(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        return self._per_instance(ids, lambda inst, now: self._freeze(inst, True))
+
+    def resume(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        return self._per_instance(ids, lambda inst, now: self._freeze(inst, False))
+
+    def set_status(self, instance_id: int, status: str) -> Instance:
+        """Force an instance into ``status`` now (test control, not an API operation)."""
+        with self._lock:
+            inst = self.instance(instance_id)
+            self._force(inst, S(status), self.now())
+            return inst
+
+    # ----------------------------------------------------------------------------------- simulation
+    def advance(self) -> None:
+        """Move every active instance forward to the clock's now, upstream before downstream."""
+        with self._lock:
+            now = self.now()
+            order = sorted(
+                self._active.values(),
+                key=lambda i: (i.scheduled_day, self.tasks[i.task_id].rank, i.trigger_time, i.id),
+            )
+            for inst in order:
+                self._settle(inst, now)
+
+    def _settle(self, inst: Instance, now: datetime) -> None:
+        task = self.tasks[inst.task_id]
+        while not inst.frozen and not inst.status.is_terminal:
+            pending = inst.pending_trigger_at
+            if pending is not None and inst.status in (S.NOT_RUN, S.WAIT_TIME) and now > pending + TRIGGER_RETENTION:
+                self._drop_trigger(inst)
+            if inst.status == S.NOT_RUN:
+                ups = [self.instances[u] for u in inst.upstream_ids]
+                if any(u.status != S.SUCCESS for u in ups):
+                    return
+                ready = max([inst.created_at] + [u.finished_at or inst.created_at for u in ups])
+                if now < ready:
+                    return
+                inst.ready_at = ready
+                self._set(inst, S.WAIT_TIME, ready)
+            elif inst.status == S.WAIT_TIME:
+                assert inst.ready_at is not None
+                at = max(inst.ready_at, inst.trigger_time)
+                if now < at:
+                    return
+                if inst.recurrence == TriggerRecurrence.SKIP:
+                    inst.finished_at = at
+                    inst.releases += 1 if task.http_trigger else 0
+                    self._set(inst, S.SUCCESS, at)
+                elif inst.recurrence == TriggerRecurrence.PAUSE:
+                    inst.finished_at = at
+                    self._set(inst, S.FAILURE, at)
+                elif task.http_trigger:
+                    inst.waiting_trigger_at = at
+                    self._set(inst, S.WAIT_TRIGGER, at)
+                else:
+                    inst.waiting_resource_at = at
+                    self._set(inst, S.WAIT_RESOURCE, at)
+            elif inst.status == S.WAIT_TRIGGER:
+                assert inst.waiting_trigger_at is not None
+                if pending is None:
+                    return
+                if inst.waiting_trigger_at > pending + TRIGGER_RETENTION:
+                    self._drop_trigger(inst)
+                    return
+                at = max(pending, inst.waiting_trigger_at)
+                inst.pending_trigger_at = None
+                inst.triggered_at = at
+                inst.releases += 1
+                inst.waiting_resource_at = at
+                self._set(inst, S.WAIT_RESOURCE, at)
+            elif inst.status == S.WAIT_RESOURCE:
+                assert inst.waiting_resource_at is not None
+                ws = self.workspaces[inst.workspace_id]
+                start = self._free_slot(ws, inst.waiting_resource_at + ws.resource_wait, inst)
+                if now < start:
+                    return
+                inst.started_at = start
+                self._set(inst, S.RUNNING, start)
+            elif inst.status == S.RUNNING:
+                assert inst.started_at is not None
+                end = inst.started_at + task.duration
+                if now < end:
+                    return
+                inst.finished_at = end
+                self._set(inst, task.outcome, end)
+            else:  # CheckingCondition / Checking: only set by hand; they end as the task's outcome
+                return
+        if inst.status.is_terminal:
+            self._active.pop(inst.id, None)
+
+    def _drop_trigger(self, inst: Instance) -> None:
+        inst.pending_trigger_at = None
+        inst.dropped_triggers += 1
+
+    def _free_slot(self, ws: Workspace, at: datetime, inst: Instance) -> datetime:
+        """The first moment from ``at`` at which fewer than ``resource_capacity`` instances run."""
+        if ws.resource_capacity is None:
+            return at
+        while True:
+            ends = [
+                (o.finished_at or o.started_at + self.tasks[o.task_id].duration)
+                for o in self.instances.values()
+                if o.workspace_id == ws.id and o is not inst and o.started_at is not None and o.started_at <= at
+            ]
+            busy = [end for end in ends if end > at]
+            if len(busy) < ws.resource_capacity:
+                return at
+            at = min(busy)
+
+    def _set(self, inst: Instance, status: S, at: datetime) -> None:
+        inst.status = status
+        inst.modified_at = at
+
+    # ----------------------------------------------------------------------------------- generation
+    def generation_time(self, ws: Workspace, day: date) -> datetime:
+        """When the instances of scheduled day ``day`` are generated (T+1: the evening before)."""
+        return datetime.combine(day - timedelta(days=1), self.settings.generation_time, tzinfo=ws.zone)
+
+    def _ensure_day(self, ws: Workspace, day: date) -> None:
+        if (ws.id, day) in self._materialized:
+            return
+        now = self.now()
+        immediate = [
+            t
+            for t in self.tasks.values()
+            if t.workspace_id == ws.id
+            and t.instance_mode == "Immediately"
+            and t.deployed_at is not None
+            and t.deployed_at.astimezone(ws.zone).date() == day
+        ]
+        if now < self.generation_time(ws, day) and not immediate:
+            return
+        self._materialized.add((ws.id, day))
+        for task in sorted((t for t in self.tasks.values() if t.workspace_id == ws.id), key=lambda t: t.rank):
+            self._generate(task, day)
+
+    def _generate(self, task: Task, day: date) -> None:
+        ws = self.workspaces[task.workspace_id]
+        gen_at = self.generation_time(ws, day)
+        runs = runs_on_day(task.schedule, day, ws.timezone)
+        if task.deployed_at is not None and task.deployed_at >= gen_at:
+            immediate = task.instance_mode == "Immediately" and task.deployed_at.astimezone(ws.zone).date() == day
+            if not immediate or self.now() < task.deployed_at:
+                return
+            runs = [r for r in runs if r.scheduled_at > task.deployed_at]
+            gen_at = task.deployed_at
+        if any((task.id, _ms(r.scheduled_at)) in self._by_task_time for r in runs):
+            return
+        wfi = self._workflow_instance(task.workflow_id, ws, day)
+        created = []
+        for period, run in enumerate(runs, start=1):
+            inst = Instance(
+                id=next(self._instance_ids),
+                task_id=task.id,
+                workspace_id=ws.id,
+                workflow_instance_id=wfi.id,
+                scheduled_day=day,
+                trigger_time=run.scheduled_at,
+                bizdate=bizdate_of(day, ws.timezone),
+                period_number=period,
+                recurrence=TriggerRecurrence.SKIP if run.dry_run else task.recurrence,
+                created_at=gen_at,
+                modified_at=gen_at,
+            )
+            self.instances[inst.id] = inst
+            self._by_task_time[(task.id, _ms(run.scheduled_at))] = inst.id
+            self._active[inst.id] = inst
+            wfi.instance_ids.append(inst.id)
+            created.append(inst)
+        for up_task_id in task.upstream:
+            ups = sorted(
+                (i for i in self.instances.values() if i.task_id == up_task_id and i.scheduled_day == day),
+                key=lambda i: i.trigger_time,
+            )
+            for inst in created:
+                linked = [ups[inst.period_number - 1]] if len(ups) == len(created) else ups
+                for up in linked:
+                    inst.upstream_ids.append(up.id)
+                    up.downstream_ids.append(inst.id)
+
+    def _workflow_instance(self, workflow_id: int, ws: Workspace, day: date) -> WorkflowInstance:
+        key = (workflow_id, day)
+        if key not in self._workflow_instance_of:
+            wfi = WorkflowInstance(
+                next(self._workflow_instance_ids),
+                workflow_id,
+                ws.id,
+                day,
+                bizdate_of(day, ws.timezone),
+                self.generation_time(ws, day),
+            )
+            self.workflow_instances[wfi.id] = wfi
+            self._workflow_instance_of[key] = wfi.id
+        return self.workflow_instances[self._workflow_instance_of[key]]
+
+    # ----------------------------------------------------------------------------------- helpers
+    def _workspace(self, workspace_id: int) -> Workspace:
+        ws = self.workspaces.get(workspace_id)
+        if ws is None:
+            raise ApiError(404, "Invalid.Project.NotFound", f"The workspace (project) {workspace_id} does not exist.")
+        return ws
+
+    def _per_instance(self, ids: Iterable[int], action) -> dict[int, tuple[bool, str]]:  # type: ignore[no-untyped-def]
+        with self._lock:
+            self.advance()
+            now = self.now()
+            result: dict[int, tuple[bool, str]] = {}
+            for instance_id in ids:
+                inst = self.instances.get(int(instance_id))
+                if inst is None:
+                    result[int(instance_id)] = (False, "The task instance does not exist.")
+                    continue
+                message = action(inst, now)
+                result[inst.id] = (message is None, message or "")
+            return result
+
+    def _stop_one(self, inst: Instance, now: datetime) -> str | None:
+        if inst.status.is_terminal:
+            return f"The task instance is already {inst.status.value}."
+        inst.finished_at = now
+        self._set(inst, S.FAILURE, now)
+        self._active.pop(inst.id, None)
+        return None
+
+    def _rerun_one(self, inst: Instance, now: datetime) -> str | None:
+        if not inst.status.is_terminal:
+            return f"Only a finished instance can be rerun; it is {inst.status.value}."
+        inst.run_number += 1
+        inst.ready_at = inst.started_at = inst.finished_at = None
+        inst.waiting_trigger_at = inst.waiting_resource_at = None
+        inst.created_at = max(inst.created_at, now)
+        if self.tasks[inst.task_id].http_trigger:
+            inst.triggered_at = None
+        self._set(inst, S.NOT_RUN, now)
+        self._active[inst.id] = inst
+        self._settle(inst, now)
+        return None
+
+    def _force(self, inst: Instance, status: S, now: datetime) -> str | None:
+        if status.is_terminal:
+            inst.started_at = inst.started_at or now
+            inst.finished_at = now
+            self._active.pop(inst.id, None)
+        else:
+            inst.finished_at = None
+            self._active[inst.id] = inst
+            if status == S.RUNNING:
+                inst.started_at = now
+            elif status == S.WAIT_TRIGGER:
+                inst.waiting_trigger_at = now
+            elif status == S.WAIT_RESOURCE:
+                inst.waiting_resource_at = now
+            elif status == S.WAIT_TIME:
+                inst.ready_at = inst.ready_at or now
+        self._set(inst, status, now)
+        return None
+
+    def _freeze(self, inst: Instance, frozen: bool) -> str | None:
+        inst.frozen = frozen
+        return None
+
+
+def _ms(moment: datetime) -> int:
+    return int(round(moment.timestamp() * 1000))

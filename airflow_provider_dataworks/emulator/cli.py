@@ -1,0 +1,65 @@
+"""``dataworks-emulator``: run the emulator as a process and print how to reach it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from datetime import datetime
+
+from airflow_provider_dataworks.emulator.server import DataWorksEmulator
+from airflow_provider_dataworks.emulator.spec import DEMO_SPEC, load_spec_file
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dataworks-emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--spec", help="scenario file (.json/.yaml); without it, the built-in demo workspace")
+    parser.add_argument("--access-key-id", help="AccessKey id to accept (default generated)")
+    parser.add_argument("--access-key-secret", help="its secret (default random)")
+    parser.add_argument("--repeat-trigger", choices=["success", "error"], default="success")
+    parser.add_argument("--qps", type=int, help="per-AccessKey QPS limit (Basic edition: 5)")
+    parser.add_argument("--daily-quota", type=int, help="per-AccessKey calls a day (Basic edition: 100)")
+    parser.add_argument("--freeze-at", help="freeze the clock at this ISO-8601 instant (with offset)")
+    parser.add_argument("--info-file", help="also write the endpoint and credentials as JSON to this file")
+    return parser
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    emu = DataWorksEmulator(
+        args.host,
+        args.port,
+        access_key_id=args.access_key_id,
+        access_key_secret=args.access_key_secret,
+        repeat_trigger=args.repeat_trigger,
+        qps=args.qps,
+        daily_quota=args.daily_quota,
+    )
+    emu.load_spec(load_spec_file(args.spec) if args.spec else DEMO_SPEC)
+    if args.freeze_at:
+        emu.clock.freeze(datetime.fromisoformat(args.freeze_at))
+    signal.signal(signal.SIGTERM, _interrupt)
+    emu.start()
+    info = emu.info()
+    if args.info_file:
+        with open(args.info_file, "w") as handle:
+            json.dump(info, handle)
+    print(json.dumps(info), flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The emulator's control API over HTTP, for processes other than the one running it.
+
+Paths the SDK never uses (it always calls ``/``); JSON in and out; no authentication (loopback test
+tool). ``EmulatorControl`` is the matching client.
+
+| method and path                         | does                                                     |
+|-----------------------------------------|----------------------------------------------------------|
+| GET    /_emulator/health                | endpoint, AccessKey id, emulated now                     |
+| GET    /_emulator/calls[?action=A]      | the call log                                             |
+| DELETE /_emulator/calls                 | clear the call log                                       |
+| POST   /_emulator/spec                  | add workspaces and tasks (body: a scenario, see spec.py) |
+| GET    /_emulator/instances?task_id=T   | a task's instances with their trigger counters           |
+| POST   /_emulator/instances/ID/status   | force a status: {"status": "Failure"}                    |
+| GET    /_emulator/clock                 | {"now": iso, "frozen": bool}                             |
+| POST   /_emulator/clock                 | {"set": iso} / {"advance_seconds": n} / {"freeze": bool}  |
+| GET/POST/DELETE /_emulator/faults       | list / inject ({"kind": ..., "action": ...}) / clear     |
+| POST   /_emulator/reset                 | forget scenario, calls and faults                        |
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from airflow_provider_dataworks.emulator.backend import ApiError, Instance
+from airflow_provider_dataworks.emulator.operations import render_instance
+from airflow_provider_dataworks.emulator.spec import _aware
+
+if TYPE_CHECKING:
+    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
+
+
+def instance_summary(emu: DataWorksEmulator, inst: Instance) -> dict[str, Any]:
+    """An instance as the API renders it, plus the emulator's trigger counters."""
+    return {
+        **render_instance(emu.backend, inst),
+        "AcceptedTriggers": inst.accepted_triggers,
+        "Releases": inst.releases,
+        "DroppedTriggers": inst.dropped_triggers,
+        "RepeatedTriggers": inst.repeated_triggers,
+        "Frozen": inst.frozen,
+    }
+
+
+def handle_control(
+    emu: DataWorksEmulator, method: str, path: str, query: str, body: bytes
+) -> tuple[int, dict[str, Any]]:
+    """Serve one control request; returns (HTTP status, JSON payload)."""
+    try:
+        data = json.loads(body) if body else {}
+        args = {k: v[-1] for k, v in parse_qs(query).items()}
+        route = path[len("/_emulator/") :].strip("/").split("/")
+        return 200, _route(emu, method, route, data, args)
+    except (ValueError, KeyError, LookupError, ApiError) as err:
+        return 400, {"error": f"{type(err).__name__}: {err}"}
+
+
+def _route(emu: DataWorksEmulator, method: str, route: list[str], data: dict[str, Any], args: dict[str, str]) -> Any:
+    head = route[0]
+    if head == "health":
+        return {
+            "ok": True,
+            "endpoint": emu.endpoint,
+            "access_key_id": emu.access_key_id,
+            "now": emu.clock.now().isoformat(),
+        }
+    if head == "calls":
+        if method == "DELETE":
+            emu.clear_calls()
+            return {"cleared": True}
+        calls = emu.calls_of(args["action"]) if "action" in args else emu.calls
+        return {"calls": [c.to_dict() for c in calls]}
+    if head == "spec" and method == "POST":
+        emu.load_spec(data)
+        return {"workspaces": sorted(emu.backend.workspaces)}
+    if head == "instances":
+        if len(route) == 3 and route[2] == "status" and method == "POST":
+            return instance_summary(emu, emu.set_instance_status(int(route[1]), data["status"]))
+        return {"instances": [instance_summary(emu, i) for i in emu.instances_of(int(args["task_id"]))]}
+    if head == "clock":
+        if method == "POST":
+            if "set" in data:
+                emu.clock.set(_aware(data["set"], "set"))
+            if "advance_seconds" in data:
+                emu.clock.advance(timedelta(seconds=float(data["advance_seconds"])))
+            if data.get("freeze") is True:
+                emu.clock.freeze()
+            elif data.get("freeze") is False:
+                emu.clock.unfreeze()
+            emu.backend.advance()
+        return {"now": emu.clock.now().isoformat(), "frozen": emu.clock.frozen}
+    if head == "faults":
+        if method == "POST":
+            return emu.inject_fault(**data).to_dict()
+        if method == "DELETE":
+            emu.clear_faults()
+        return {"faults": [f.to_dict() for f in emu.faults.active()]}
+    if head == "reset" and method == "POST":
+        emu.reset()
+        return {"reset": True}
+    raise LookupError(f"no control route {method} /_emulator/{'/'.join(route)}")
+
+
+class EmulatorControl:
+    """Client of the control API, for tests and scripts in another process."""
+
+    def __init__(self, endpoint: str, timeout: float = 10.0) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{self.endpoint}/_emulator/{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=self.timeout) as response:
+            return json.loads(response.read())
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "health")
+
+    def calls(self, action: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "calls" + (f"?action={action}" if action else ""))["calls"]
+
+    def clear_calls(self) -> None:
+        self._call("DELETE", "calls")
+
+    def load_spec(self, spec: dict[str, Any]) -> None:
+        self._call("POST", "spec", spec)
+
+    def instances(self, task_id: int) -> list[dict[str, Any]]:
+        return self._call("GET", f"instances?task_id={task_id}")["instances"]
+
+    def set_instance_status(self, instance_id: int, status: str) -> dict[str, Any]:
+        return self._call("POST", f"instances/{instance_id}/status", {"status": status})
+
+    def set_clock(
+        self, at: datetime | None = None, *, advance_seconds: float | None = None, freeze: bool | None = None
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {}
+        if at is not None:
+            payload["set"] = at.isoformat()
+        if advance_seconds is not None:
+            payload["advance_seconds"] = advance_seconds
+        if freeze is not None:
+            payload["freeze"] = freeze
+        return self._call("POST", "clock", payload)
+
+    def inject_fault(self, **fault: Any) -> dict[str, Any]:
+        return self._call("POST", "faults", fault)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})

@@ -1,0 +1,136 @@
+"""Injected faults and per-AccessKey quotas of the emulator (rules only; the wire layer applies them)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from airflow_provider_dataworks.emulator.backend import ApiError
+
+#: kind -> what the wire layer does
+FAULT_KINDS = {
+    "server_error": "HTTP 500 InternalError.System (ServerException)",
+    "throttle": "HTTP 429 Throttling.Api, with x-acs-retry-after when retry_after_ms is set (ThrottlingException)",
+    "slow": "answer only after delay_seconds (longer than the client's read timeout -> UnretryableException)",
+    "drop": "close the connection without an answer (UnretryableException)",
+    "non_json": "HTTP 502 with an HTML body (UnretryableException)",
+    "error": "HTTP status/code/message as given (e.g. 403 Forbidden.Access)",
+}
+
+
+@dataclass
+class Fault:
+    """One injected fault: for ``action`` (None = every action), the next ``times`` calls or at ``rate``."""
+
+    kind: str
+    action: str | None = None
+    times: int | None = None
+    rate: float | None = None
+    retry_after_ms: int | None = None
+    delay_seconds: float = 15.0
+    http_status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
+        if self.times is None and self.rate is None:
+            self.times = 1
+        if self.rate is not None and not 0 <= self.rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+
+    def as_error(self) -> ApiError:
+        """The error answer of an HTTP-level fault kind."""
+        if self.kind == "server_error":
+            return ApiError(self.http_status or 500, self.code or "InternalError.System", self.message or "Injected.")
+        if self.kind == "throttle":
+            headers = {"x-acs-retry-after": str(self.retry_after_ms)} if self.retry_after_ms else None
+            message = self.message or "Request was denied due to api flow control."
+            return ApiError(self.http_status or 429, self.code or "Throttling.Api", message, headers)
+        return ApiError(self.http_status or 400, self.code or "Injected.Error", self.message or "Injected error.")
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+class FaultPlan:
+    """The faults in force; ``pick`` decides, per call, which one fires (at most one)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._random = random.Random(seed)
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def active(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def pick(self, action: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.action not in (None, action):
+                    continue
+                if fault.times is not None:
+                    if fault.times <= 0:
+                        continue
+                    fault.times -= 1
+                elif fault.rate is not None and self._random.random() >= fault.rate:
+                    continue
+                fault.fired += 1
+                self._faults = [f for f in self._faults if f.times is None or f.times > 0]
+                return fault
+            return None
+
+
+@dataclass
+class Quota:
+    """Per-AccessKey limits like the editions' (Basic: ``qps=5``, ``daily=100``); None = unlimited."""
+
+    qps: int | None = None
+    daily: int | None = None
+    _recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _daily_count: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def charge(self, access_key_id: str, now: datetime, wall_seconds: float) -> None:
+        """Count one call; raise a 429 ApiError when it is over a limit.
+
+        The QPS window is real (wall) time; the daily count is per UTC day of the emulated clock.
+        """
+        with self._lock:
+            if self.daily is not None:
+                key = (access_key_id, now.date().isoformat())
+                if self._daily_count[key] >= self.daily:
+                    raise ApiError(
+                        429,
+                        "Throttling.Api.Risk",
+                        f"The daily call quota ({self.daily}) of this account in this region is used up.",
+                    )
+                self._daily_count[key] += 1
+            if self.qps is not None:
+                recent = self._recent[access_key_id]
+                while recent and recent[0] <= wall_seconds - 1.0:
+                    recent.popleft()
+                if len(recent) >= self.qps:
+                    raise ApiError(
+                        429, "Throttling.User", f"Request was denied due to user flow control ({self.qps} QPS)."
+                    )
+                recent.append(wall_seconds)
+
+    def used_today(self, access_key_id: str, now: datetime) -> int:
+        with self._lock:
+            return self._daily_count.get((access_key_id, now.date().isoformat()), 0)

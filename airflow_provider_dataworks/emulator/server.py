@@ -1,0 +1,226 @@
+"""``DataWorksEmulator``: the emulated DataWorks behind a real HTTP server on a loopback port.
+
+Usage (tests)::
+
+    with DataWorksEmulator() as emu:
+        ws = emu.add_workspace(workspace_id=1001, region="cn-hangzhou")
+        emu.add_task(ws, task_id=700001, name="release", http_trigger=True, cron="30 0 * * *")
+        emu.clock.freeze(datetime(2026, 11, 24, 16, 31, tzinfo=timezone.utc))
+        client = Client(Config(endpoint=emu.host_port, protocol="http", access_key_id=emu.access_key_id, ...))
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Mapping
+from datetime import datetime, time
+from types import TracebackType
+from typing import Any
+
+from airflow_provider_dataworks.emulator.backend import Backend, Instance, Settings, Task, Workspace
+from airflow_provider_dataworks.emulator.clock import EmulatorClock
+from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
+from airflow_provider_dataworks.emulator.schedule import to_ms
+from airflow_provider_dataworks.emulator.wire import Call, Credential, EmulatorHTTPServer, NonceCache
+
+
+class DataWorksEmulator:
+    """A local DataWorks OpenAPI (2024-05-18) that the official SDK talks to over HTTP.
+
+    :param host: interface to listen on (loopback by default).
+    :param port: 0 picks a free port.
+    :param access_key_id: the AccessKey it accepts (generated when not given).
+    :param access_key_secret: its secret (random when not given).
+    :param repeat_trigger: answer to a trigger that has no effect: ``"success"`` or ``"error"``.
+    :param qps: per-AccessKey calls per second (None: unlimited; Basic edition: 5).
+    :param daily_quota: per-AccessKey calls per (emulated UTC) day (None: unlimited; Basic: 100).
+    :param generation_time: local time on day D-1 at which instances of day D are generated.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        repeat_trigger: str = "success",
+        qps: int | None = None,
+        daily_quota: int | None = None,
+        generation_time: time = time(23, 30),
+        fault_seed: int | None = None,
+    ) -> None:
+        if repeat_trigger not in ("success", "error"):
+            raise ValueError("repeat_trigger must be 'success' or 'error'")
+        self.clock = EmulatorClock()
+        self.backend = Backend(self.clock, Settings(repeat_trigger=repeat_trigger, generation_time=generation_time))
+        self.faults = FaultPlan(fault_seed)
+        self.quota = Quota(qps=qps, daily=daily_quota)
+        self.nonces = NonceCache()
+        self._host = host
+        self._port = port
+        self._credentials: dict[str, Credential] = {}
+        self._calls: list[Call] = []
+        self._calls_lock = threading.Lock()
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        default = Credential(
+            access_key_id or "LTAI5tEmulatorAccessKey",
+            access_key_secret or secrets.token_urlsafe(24),
+        )
+        self._credentials[default.access_key_id] = default
+        self._default_credential = default
+
+    # ------------------------------------------------------------------------------ server
+    def start(self) -> DataWorksEmulator:
+        """Start serving on a daemon thread (idempotent); a restart reuses the same port."""
+        if self._server is None:
+            self._server = EmulatorHTTPServer((self._host, self._port), self)
+            self._port = self._server.server_address[1]
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name="dataworks-emulator",
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; state, clock and call log are kept (``start`` brings it back)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> DataWorksEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def host_port(self) -> str:
+        """``host:port``, the form the SDK's ``Config(endpoint=..., protocol="http")`` wants."""
+        return f"{self._host}:{self._port}"
+
+    @property
+    def endpoint(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.host_port}"
+
+    # ------------------------------------------------------------------------------ credentials
+    @property
+    def access_key_id(self) -> str:
+        return self._default_credential.access_key_id
+
+    @property
+    def access_key_secret(self) -> str:
+        return self._default_credential.access_key_secret
+
+    def add_access_key(self, access_key_id: str | None = None, access_key_secret: str | None = None) -> Credential:
+        """Accept one more AccessKey pair."""
+        cred = Credential(
+            access_key_id or f"LTAI5t{secrets.token_hex(8)}", access_key_secret or secrets.token_urlsafe(24)
+        )
+        self._credentials[cred.access_key_id] = cred
+        return cred
+
+    def add_sts_credentials(self) -> Credential:
+        """Issue an STS key: requests must carry its security token, signed."""
+        cred = Credential(f"STS.{secrets.token_hex(10)}", secrets.token_urlsafe(24), secrets.token_urlsafe(48))
+        self._credentials[cred.access_key_id] = cred
+        return cred
+
+    def credential(self, access_key_id: str) -> Credential | None:
+        return self._credentials.get(access_key_id)
+
+    # ------------------------------------------------------------------------------ scenario
+    def add_workspace(self, workspace_id: int, region: str = "cn-hangzhou", **kwargs: Any) -> Workspace:
+        """Define a workspace (DataWorks project); see :meth:`Backend.add_workspace`."""
+        return self.backend.add_workspace(workspace_id, region, **kwargs)
+
+    def add_task(self, workspace: Workspace | int, task_id: int, name: str, **kwargs: Any) -> Task:
+        """Deploy a task; see :meth:`Backend.add_task` (``cron`` in the workspace zone)."""
+        return self.backend.add_task(workspace, task_id, name, **kwargs)
+
+    def instance_of(self, task_id: int, scheduled_at: datetime | int) -> Instance:
+        """The instance of ``task_id`` scheduled at ``scheduled_at`` (aware datetime or epoch ms)."""
+        ms = scheduled_at if isinstance(scheduled_at, int) else to_ms(scheduled_at)
+        inst = self.backend.find_instance(task_id, ms)
+        if inst is None:
+            raise LookupError(f"task {task_id} has no instance scheduled at {ms} (yet)")
+        return inst
+
+    def instances_of(self, task_id: int) -> list[Instance]:
+        """Every generated instance of ``task_id``, by scheduled time."""
+        self.backend.advance()
+        return sorted(
+            (i for i in self.backend.instances.values() if i.task_id == task_id), key=lambda i: i.trigger_time
+        )
+
+    def set_instance_status(self, instance_id: int, status: str) -> Instance:
+        return self.backend.set_status(instance_id, status)
+
+    def load_spec(self, spec: Mapping[str, Any]) -> None:
+        """Define workspaces and tasks from a dict (the CLI's JSON/YAML file); see ``spec.py``."""
+        from airflow_provider_dataworks.emulator.spec import apply_spec
+
+        apply_spec(self, spec)
+
+    def reset(self) -> None:
+        """Forget scenario, calls and faults; the clock goes back to real time."""
+        self.backend.reset()
+        self.clock.reset()
+        self.faults.clear()
+        self.clear_calls()
+
+    # ------------------------------------------------------------------------------ faults
+    def inject_fault(self, action: str | None = None, kind: str = "server_error", **kwargs: Any) -> Fault:
+        """Make ``action`` (None: every action) fail as ``kind`` for the next ``times`` calls or at ``rate``.
+
+        Kinds: see ``faults.FAULT_KINDS``. ``retry_after_ms`` (throttle), ``delay_seconds`` (slow),
+        ``http_status``/``code``/``message`` (error) tune them.
+        """
+        return self.faults.add(Fault(kind=kind, action=action, **kwargs))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # ------------------------------------------------------------------------------ call log
+    def record(self, call: Call) -> None:
+        with self._calls_lock:
+            self._calls.append(call)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every OpenAPI call received so far, oldest first."""
+        with self._calls_lock:
+            return list(self._calls)
+
+    def calls_of(self, action: str) -> list[Call]:
+        return [c for c in self.calls if c.action == action]
+
+    def clear_calls(self) -> None:
+        with self._calls_lock:
+            self._calls.clear()
+
+    def info(self) -> dict[str, Any]:
+        """What a client needs: endpoint and credentials (printed by the CLI; contains the secret)."""
+        return {
+            "endpoint": self.endpoint,
+            "host_port": self.host_port,
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+            "workspaces": sorted(self.backend.workspaces),
+        }
