@@ -49,6 +49,7 @@ from airflow_provider_dataworks.emulator.schedule import CronSchedule, bizdate_o
 from airflow_provider_dataworks.models import TaskInstanceStatus as S
 from airflow_provider_dataworks.models import TriggerRecurrence
 from airflow_provider_dataworks.regions import region_timezone, validate_timezone
+from airflow_provider_dataworks.timing import to_epoch_ms
 
 TRIGGER_RETENTION = timedelta(hours=24)
 HTTP_TRIGGER_TYPE = "SCHEDULER_TRIGGER"
@@ -550,7 +551,7 @@ class Backend:
                 return
             runs = [r for r in runs if r.scheduled_at > task.deployed_at]
             gen_at = task.deployed_at
-        if any((task.id, _ms(r.scheduled_at)) in self._by_task_time for r in runs):
+        if any((task.id, to_epoch_ms(r.scheduled_at)) in self._by_task_time for r in runs):
             return
         wfi = self._workflow_instance(task.workflow_id, ws, day)
         created = []
@@ -569,7 +570,7 @@ class Backend:
                 modified_at=gen_at,
             )
             self.instances[inst.id] = inst
-            self._by_task_time[(task.id, _ms(run.scheduled_at))] = inst.id
+            self._by_task_time[(task.id, to_epoch_ms(run.scheduled_at))] = inst.id
             self._active[inst.id] = inst
             wfi.instance_ids.append(inst.id)
             created.append(inst)
@@ -664,7 +665,3 @@ class Backend:
     def _freeze(self, inst: Instance, frozen: bool) -> str | None:
         inst.frozen = frozen
         return None
-
-
-def _ms(moment: datetime) -> int:
-    return int(round(moment.timestamp() * 1000))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Instance, WorkflowInstance
-from airflow_provider_dataworks.emulator.schedule import to_ms
 from airflow_provider_dataworks.models import TaskInstanceStatus
+from airflow_provider_dataworks.timing import to_epoch_ms
 
 API_VERSION = "2024-05-18"
 MAX_PAGE_SIZE = 500
@@ -68,7 +68,7 @@ def _convert(name: str, kind: str, value: str) -> Any:
 
 # --------------------------------------------------------------------------------------------- render
 def _ms(moment: Any) -> int | None:
-    return None if moment is None else to_ms(moment)
+    return None if moment is None else to_epoch_ms(moment)
 
 
 def render_instance(backend: Backend, inst: Instance) -> dict[str, Any]:
@@ -194,6 +194,8 @@ def list_task_instances(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
         instances = [i for i in instances if i.id in set(p["Ids"])]
     if "Id" in p:
         instances = [i for i in instances if i.id == p["Id"]]
+    if "WorkflowInstanceId" in p:
+        instances = [i for i in instances if i.workflow_instance_id == p["WorkflowInstanceId"]]
     if "Status" in p:
         try:
             wanted = TaskInstanceStatus(p["Status"])
@@ -282,6 +284,7 @@ OPERATIONS: dict[str, Operation] = {
             "TaskIds": Param("int_list"),
             "Ids": Param("int_list"),
             "Id": Param("int"),
+            "WorkflowInstanceId": Param("int"),
             "Status": Param("str"),
             "SortBy": Param("str"),
             "ProjectEnv": Param("str"),

@@ -144,13 +144,3 @@ def runs_on_day(schedule: CronSchedule, day: date, zone_name: str) -> list[Sched
 def bizdate_of(scheduled_day: date, zone_name: str) -> datetime:
     """The business date of instances scheduled on ``scheduled_day``: 00:00 of the day before, in the zone."""
     return datetime.combine(scheduled_day - timedelta(days=1), time(0), tzinfo=ZoneInfo(zone_name))
-
-
-def to_ms(instant: datetime) -> int:
-    """Epoch milliseconds of an aware datetime."""
-    return int(round(instant.timestamp() * 1000))
-
-
-def from_ms(epoch_ms: int) -> datetime:
-    """The aware UTC datetime of an epoch-millisecond value."""
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)

@@ -21,8 +21,8 @@ from typing import Any
 from airflow_provider_dataworks.emulator.backend import Backend, Instance, Settings, Task, Workspace
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
 from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
-from airflow_provider_dataworks.emulator.schedule import to_ms
 from airflow_provider_dataworks.emulator.wire import Call, Credential, EmulatorHTTPServer, NonceCache
+from airflow_provider_dataworks.timing import to_epoch_ms
 
 
 class DataWorksEmulator:
@@ -156,7 +156,7 @@ class DataWorksEmulator:
 
     def instance_of(self, task_id: int, scheduled_at: datetime | int) -> Instance:
         """The instance of ``task_id`` scheduled at ``scheduled_at`` (aware datetime or epoch ms)."""
-        ms = scheduled_at if isinstance(scheduled_at, int) else to_ms(scheduled_at)
+        ms = scheduled_at if isinstance(scheduled_at, int) else to_epoch_ms(scheduled_at)
         inst = self.backend.find_instance(task_id, ms)
         if inst is None:
             raise LookupError(f"task {task_id} has no instance scheduled at {ms} (yet)")

@@ -1,0 +1,193 @@
+"""The ``dataworks`` Airflow connection, parsed and checked (pure: no SDK, no I/O).
+
+login = AccessKey ID, password = AccessKey Secret; the rest lives in the extras (see ``EXTRA_FIELDS``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_dataworks.exceptions import DataWorksConfigError
+from airflow_provider_dataworks.regions import default_endpoint, region_timezone, validate_timezone
+
+AUTH_TYPES = ("access_key", "sts", "ram_role_arn", "oidc_role_arn", "ecs_ram_role", "default_chain")
+ENV_TYPES = ("Prod", "Dev")
+
+#: extra -> what it is (shown in the connection form and in errors)
+EXTRA_FIELDS: dict[str, str] = {
+    "region_id": "Region of the workspace, e.g. cn-hangzhou",
+    "endpoint": "OpenAPI endpoint: host, host:port or http(s)://host:port (default dataworks.<region>.aliyuncs.com)",
+    "project_id": "Workspace (project) id; saves one GetTask call per run",
+    "timezone": "Scheduling time zone (IANA); default: the region's zone",
+    "env_type": "Prod (default) or Dev",
+    "auth_type": "access_key (default), sts, ram_role_arn, oidc_role_arn, ecs_ram_role or default_chain",
+    "security_token": "STS security token (auth_type sts)",
+    "role_arn": "RAM role ARN (ram_role_arn, oidc_role_arn)",
+    "role_session_name": "Role session name (ram_role_arn, oidc_role_arn)",
+    "oidc_provider_arn": "OIDC provider ARN (oidc_role_arn)",
+    "oidc_token_file": "OIDC token file path (oidc_role_arn)",
+    "ecs_role_name": "ECS RAM role name (ecs_ram_role; optional)",
+    "connect_timeout_ms": "Connect timeout in milliseconds (default 5000)",
+    "read_timeout_ms": "Read timeout in milliseconds (default 10000)",
+    "retry_limit": "Attempts per API call on throttling, 5xx and network errors (default 5)",
+    "qps": "Client-side calls per second for this connection (default 2)",
+}
+SECRET_EXTRAS = ("security_token",)
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """A checked ``dataworks`` connection. Timeouts in milliseconds."""
+
+    conn_id: str
+    region_id: str | None
+    endpoint: str  # host[:port]
+    protocol: str  # "https" | "http"
+    timezone: str
+    env_type: str
+    project_id: int | None
+    auth_type: str
+    access_key_id: str | None
+    access_key_secret: str | None = field(repr=False)
+    security_token: str | None = field(repr=False)
+    role_arn: str | None = None
+    role_session_name: str | None = None
+    oidc_provider_arn: str | None = None
+    oidc_token_file: str | None = None
+    ecs_role_name: str | None = None
+    connect_timeout_ms: int = 5000
+    read_timeout_ms: int = 10000
+    retry_limit: int = 5
+    qps: float = 2.0
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be shown (for the secrets masker)."""
+        return tuple(s for s in (self.access_key_secret, self.security_token) if s)
+
+
+def parse_endpoint(value: str, conn_id: str) -> tuple[str, str]:
+    """``host``, ``host:port`` or ``http(s)://host[:port]`` -> (protocol, host[:port])."""
+    text = value.strip()
+    protocol = "https"
+    match = re.match(r"^(https?)://(.*)$", text, re.IGNORECASE)
+    if match:
+        protocol, text = match.group(1).lower(), match.group(2)
+    text = text.rstrip("/")
+    if not _HOST.match(text) or "://" in text:
+        raise DataWorksConfigError(
+            f"Connection {conn_id!r}: extra 'endpoint'={value!r} is not host, host:port or http(s)://host:port "
+            "(no path); e.g. dataworks.cn-hangzhou.aliyuncs.com or http://127.0.0.1:8765."
+        )
+    if ":" in text and not 0 < int(text.rsplit(":", 1)[1]) < 65536:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'endpoint'={value!r} has a port out of range.")
+    return protocol, text
+
+
+def _int(extras: Mapping[str, Any], name: str, conn_id: str, default: int | None, minimum: int = 0) -> int | None:
+    raw = extras.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError as err:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra {name!r}={raw!r} must be a whole number.") from err
+    if value < minimum:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra {name!r}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def _require(value: str | None, what: str, conn_id: str, auth_type: str) -> None:
+    if not value:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: auth_type {auth_type!r} needs {what}.")
+
+
+def parse_connection(
+    conn_id: str, login: str | None, password: str | None, extras: Mapping[str, Any]
+) -> ConnectionSettings:
+    """Check a connection's fields; raise DataWorksConfigError naming the first bad one."""
+    unknown = sorted(set(extras) - set(EXTRA_FIELDS))
+    if unknown:
+        raise DataWorksConfigError(
+            f"Connection {conn_id!r}: unknown extra {unknown[0]!r}; known extras: {', '.join(EXTRA_FIELDS)}."
+        )
+    region = (extras.get("region_id") or "").strip() or None
+    endpoint_text = (extras.get("endpoint") or "").strip()
+    if not region and not endpoint_text:
+        raise DataWorksConfigError(
+            f"Connection {conn_id!r}: set extra 'region_id' (e.g. cn-hangzhou) or 'endpoint'; neither is set."
+        )
+    protocol, endpoint = parse_endpoint(endpoint_text, conn_id) if endpoint_text else ("https", "")
+    if not endpoint:
+        assert region is not None
+        if not re.match(r"^[a-z]{2}(-[a-z0-9]+)+$", region):
+            raise DataWorksConfigError(
+                f"Connection {conn_id!r}: extra 'region_id'={region!r} is not a region id such as cn-hangzhou."
+            )
+        endpoint = default_endpoint(region)
+    zone = (extras.get("timezone") or "").strip() or (region_timezone(region) if region else None)
+    if zone is None:
+        where = f"region {region!r} has no known default" if region else "no region_id is set"
+        raise DataWorksConfigError(
+            f"Connection {conn_id!r}: {where}, so set extra 'timezone' to the workspace's scheduling zone "
+            "(e.g. Asia/Shanghai)."
+        )
+    try:
+        validate_timezone(zone, field=f"connection {conn_id!r} extra 'timezone'")
+    except ValueError as err:
+        raise DataWorksConfigError(str(err)) from err
+    env_type = (extras.get("env_type") or "Prod").strip()
+    if env_type not in ENV_TYPES:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'env_type'={env_type!r} must be Prod or Dev.")
+    auth_type = (extras.get("auth_type") or "access_key").strip()
+    if auth_type not in AUTH_TYPES:
+        raise DataWorksConfigError(
+            f"Connection {conn_id!r}: extra 'auth_type'={auth_type!r} is unknown; use one of {', '.join(AUTH_TYPES)}."
+        )
+    login = (login or "").strip() or None
+    password = password or None
+    token = extras.get("security_token") or None
+    if auth_type in ("access_key", "sts", "ram_role_arn"):
+        _require(login, "the AccessKey ID in the connection's Login field", conn_id, auth_type)
+        _require(password, "the AccessKey Secret in the connection's Password field", conn_id, auth_type)
+    if auth_type == "sts":
+        _require(token, "extra 'security_token'", conn_id, auth_type)
+    if auth_type in ("ram_role_arn", "oidc_role_arn"):
+        _require(extras.get("role_arn"), "extra 'role_arn' (acs:ram::<account>:role/<name>)", conn_id, auth_type)
+    if auth_type == "oidc_role_arn":
+        _require(extras.get("oidc_provider_arn"), "extra 'oidc_provider_arn'", conn_id, auth_type)
+        _require(extras.get("oidc_token_file"), "extra 'oidc_token_file'", conn_id, auth_type)
+    qps_raw = extras.get("qps")
+    try:
+        qps = float(qps_raw) if qps_raw not in (None, "") else 2.0
+    except ValueError as err:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'qps'={qps_raw!r} must be a number.") from err
+    if qps <= 0:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'qps' must be above 0.")
+    return ConnectionSettings(
+        conn_id=conn_id,
+        region_id=region,
+        endpoint=endpoint,
+        protocol=protocol,
+        timezone=zone,
+        env_type=env_type,
+        project_id=_int(extras, "project_id", conn_id, None, 1),
+        auth_type=auth_type,
+        access_key_id=login,
+        access_key_secret=password,
+        security_token=token,
+        role_arn=extras.get("role_arn") or None,
+        role_session_name=extras.get("role_session_name") or "airflow-provider-dataworks",
+        oidc_provider_arn=extras.get("oidc_provider_arn") or None,
+        oidc_token_file=extras.get("oidc_token_file") or None,
+        ecs_role_name=extras.get("ecs_role_name") or None,
+        connect_timeout_ms=_int(extras, "connect_timeout_ms", conn_id, 5000, 1) or 5000,
+        read_timeout_ms=_int(extras, "read_timeout_ms", conn_id, 10000, 1) or 10000,
+        retry_limit=_int(extras, "retry_limit", conn_id, 5, 1) or 5,
+        qps=qps,
+    )

@@ -1,0 +1,532 @@
+"""DataWorksHook: the ``dataworks`` connection and the few OpenAPI calls the provider makes.
+
+The SDK (``alibabacloud_*``, ``darabonba``, ``Tea``) is imported only when the first call is made,
+never when this module is imported, so DAG files stay cheap to parse.
+
+API calls (each one costs quota; Basic edition: 100 a day per region):
+
+| method                     | OpenAPI operation                  | calls                        |
+|----------------------------|------------------------------------|------------------------------|
+| trigger_instance           | TriggerSchedulerTaskInstance       | 1                            |
+| get_instance               | GetTaskInstance                    | 1                            |
+| list_instances/find_instance | ListTaskInstances (500 a page)   | 1 per 500 instances          |
+| list_downstream            | ListDownstreamTaskInstances        | 1 per 500 instances          |
+| get_workflow_instance      | GetWorkflowInstance                | 1                            |
+| get_task / get_project     | GetTask / GetProject               | 1                            |
+
+Retries (tenacity): throttling, HTTP 5xx and network errors are retried up to ``retry_limit``
+attempts, with exponential back-off and jitter, honouring ``x-acs-retry-after``; everything else
+(signature, authorization, forbidden, invalid parameter, the daily quota) fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from functools import cached_property
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from airflow_provider_dataworks.exceptions import (
+    DataWorksApiError,
+    DataWorksConfigError,
+    InstanceNotFoundError,
+    InstanceNotGeneratedError,
+)
+from airflow_provider_dataworks.hooks.connection import (
+    AUTH_TYPES,
+    EXTRA_FIELDS,
+    ConnectionSettings,
+    parse_connection,
+)
+from airflow_provider_dataworks.hooks.ratelimit import limiter_for
+from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
+from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone
+from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+#: Error codes that are never worth a retry, even when they come as 429 (the daily quota).
+_PERMANENT_THROTTLING = ("Throttling.Api.Risk",)
+#: Back-off between attempts, seconds (exponential with full jitter).
+RETRY_WAIT_MIN_S = 0.5
+RETRY_WAIT_MAX_S = 30.0
+
+
+def _snake(action: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+
+
+def _is_retryable(err: BaseException) -> bool:
+    from Tea.exceptions import TeaException, UnretryableException
+
+    if isinstance(err, UnretryableException):
+        return True  # no answer: timeout, refused/dropped connection, non-JSON body
+    if not isinstance(err, TeaException):
+        return False
+    code = str(getattr(err, "code", "") or "")
+    status = getattr(err, "status_code", None) or 0
+    if code in _PERMANENT_THROTTLING:
+        return False
+    return status >= 500 or status == 429 or code.startswith("Throttling")
+
+
+def _retry_after_s(err: BaseException | None) -> float | None:
+    retry_after_ms = getattr(err, "retry_after", None)
+    return retry_after_ms / 1000.0 if retry_after_ms else None
+
+
+class _Wait:
+    """Exponential back-off with jitter, but never shorter than the server's ``x-acs-retry-after``."""
+
+    def __init__(self) -> None:
+        self._jitter = wait_random_exponential(multiplier=RETRY_WAIT_MIN_S, max=RETRY_WAIT_MAX_S)
+
+    def __call__(self, state: RetryCallState) -> float:
+        backoff = self._jitter(state)
+        err = state.outcome.exception() if state.outcome else None
+        hint = _retry_after_s(err)
+        return max(backoff, hint) if hint is not None else backoff
+
+
+def _to_api_error(action: str, err: BaseException) -> DataWorksApiError:
+    """The SDK's exception as our own, with Code, Message and RequestId and nothing else (no headers)."""
+    from Tea.exceptions import UnretryableException
+
+    if isinstance(err, UnretryableException):
+        inner = err.inner_exception
+        detail = f"{type(inner).__name__}: {inner}" if inner is not None else str(err.message)
+        return DataWorksApiError(action, "NoAnswer", f"no usable answer from DataWorks ({detail[:300]})")
+    data = getattr(err, "data", None) or {}
+    message = data.get("Message") if isinstance(data, dict) else None
+    return DataWorksApiError(
+        action,
+        str(getattr(err, "code", None) or type(err).__name__),
+        str(message or getattr(err, "message", "") or err),
+        getattr(err, "status_code", None),
+        getattr(err, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None),
+    )
+
+
+def match_instance(instances: Iterable[TaskInstance], task_id: int, trigger_time_ms: int, zone: str) -> TaskInstance:
+    """The instance of ``task_id`` scheduled exactly at ``trigger_time_ms``, from one day's list.
+
+    Raises InstanceNotGeneratedError when the day has none yet, InstanceNotFoundError (listing the day's
+    scheduled times in ``zone``) when none matches.
+    """
+    mine = sorted((i for i in instances if i.task_id == task_id), key=lambda i: i.trigger_time_ms or 0)
+    wanted = format_in_zone(trigger_time_ms, zone)
+    if not mine:
+        raise InstanceNotGeneratedError(
+            f"Task {task_id} has no instances yet on the day of TriggerTime {trigger_time_ms} ({wanted}). DataWorks "
+            "generates a day's instances the evening before (T+1; a deploy after 23:30 only the day after next): "
+            "the task will retry. If it keeps failing, check that the node is deployed to this environment."
+        )
+    for inst in mine:
+        if inst.trigger_time_ms == trigger_time_ms:
+            return inst
+    listed = ", ".join(f"{format_in_zone(i.trigger_time_ms, zone)} (id {i.id})" for i in mine if i.trigger_time_ms)
+    raise InstanceNotFoundError(
+        f"Task {task_id} has no instance scheduled at {wanted} (TriggerTime {trigger_time_ms}). Its instances that "
+        f"day, in {zone}: {listed}. Likely causes: the scheduling zone is not {zone} (set the connection's or "
+        "operator's timezone), or the DAG's schedule does not match the node's schedule (pass trigger_time)."
+    )
+
+
+class DataWorksHook(BaseHook):
+    """Talks to Alibaba Cloud DataWorks (OpenAPI 2024-05-18) through the official SDK.
+
+    :param dataworks_conn_id: the ``dataworks`` connection: login = AccessKey ID, password = AccessKey
+        Secret, extras as in :data:`~airflow_provider_dataworks.hooks.connection.EXTRA_FIELDS`.
+    """
+
+    conn_name_attr = "dataworks_conn_id"
+    default_conn_name = "dataworks_default"
+    conn_type = "dataworks"
+    hook_name = "Alibaba Cloud DataWorks"
+
+    def __init__(self, dataworks_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dataworks_conn_id = dataworks_conn_id
+        self._async_settings: ConnectionSettings | None = None
+        self._client: Any = None
+
+    # ----------------------------------------------------------------------------- connection form
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port", "host"],
+            "relabeling": {"login": "AccessKey ID", "password": "AccessKey Secret"},
+            "placeholders": {
+                "login": "LTAI5t...",
+                "region_id": "cn-hangzhou",
+                "endpoint": "dataworks.cn-hangzhou.aliyuncs.com",
+                "project_id": "12345",
+                "timezone": "Asia/Shanghai",
+                "env_type": "Prod",
+                "auth_type": "access_key",
+            },
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields for Airflow 2.x's connection form (Airflow 3 reads ``conn-fields``)."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, SelectField, StringField
+
+        widgets: dict[str, Any] = {}
+        for name, description in EXTRA_FIELDS.items():
+            label = lazy_gettext(name.replace("_", " ").title())
+            if name == "auth_type":
+                widgets[name] = SelectField(
+                    label, choices=list(AUTH_TYPES), default="access_key", description=description
+                )
+            elif name == "security_token":
+                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=description)
+            else:
+                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=description)
+        return widgets
+
+    # ----------------------------------------------------------------------------- settings
+    @staticmethod
+    def _settings_from(conn: Any) -> ConnectionSettings:
+        extras = conn.extra_dejson or {}
+        settings = parse_connection(conn.conn_id, conn.login, conn.password, extras)
+        for secret in settings.secrets:
+            mask_secret(secret)
+        return settings
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The checked connection (sync lookup; use :meth:`aget_settings` in a trigger)."""
+        try:
+            conn = self.get_connection(self.dataworks_conn_id)
+        except Exception as err:  # AirflowNotFoundException and friends
+            raise DataWorksConfigError(
+                f"Connection {self.dataworks_conn_id!r} was not found: create a connection of type 'dataworks' "
+                f"(Alibaba Cloud DataWorks) with that id, or set AIRFLOW_CONN_{self.dataworks_conn_id.upper()}."
+            ) from err
+        return self._settings_from(conn)
+
+    async def aget_settings(self) -> ConnectionSettings:
+        """The checked connection, looked up without blocking the event loop."""
+        if self._async_settings is None:
+            from airflow.providers.common.compat.connection import get_async_connection
+
+            try:
+                conn = await get_async_connection(self.dataworks_conn_id, hook=self)
+            except Exception as err:
+                raise DataWorksConfigError(
+                    f"Connection {self.dataworks_conn_id!r} was not found: "
+                    "create a 'dataworks' connection with that id."
+                ) from err
+            self._async_settings = self._settings_from(conn)
+        return self._async_settings
+
+    # ----------------------------------------------------------------------------- SDK client
+    @staticmethod
+    def build_client(settings: ConnectionSettings) -> Any:
+        """An SDK ``Client`` for ``settings`` (imports the SDK)."""
+        from alibabacloud_credentials.client import Client as CredentialClient
+        from alibabacloud_credentials.models import Config as CredentialConfig
+        from alibabacloud_dataworks_public20240518.client import Client
+        from alibabacloud_tea_openapi.models import Config
+
+        from airflow_provider_dataworks import __version__
+
+        s = settings
+        if s.auth_type == "default_chain":
+            credential = CredentialClient()
+        else:
+            cfg: dict[str, Any] = {"type": s.auth_type}
+            if s.auth_type in ("access_key", "sts", "ram_role_arn"):
+                cfg.update(access_key_id=s.access_key_id, access_key_secret=s.access_key_secret)
+            if s.auth_type == "sts" or (s.auth_type == "ram_role_arn" and s.security_token):
+                cfg["security_token"] = s.security_token
+            if s.auth_type in ("ram_role_arn", "oidc_role_arn"):
+                cfg.update(role_arn=s.role_arn, role_session_name=s.role_session_name)
+            if s.auth_type == "oidc_role_arn":
+                cfg.update(oidc_provider_arn=s.oidc_provider_arn, oidc_token_file_path=s.oidc_token_file)
+            if s.auth_type == "ecs_ram_role" and s.ecs_role_name:
+                cfg["role_name"] = s.ecs_role_name
+            credential = CredentialClient(CredentialConfig(**cfg))
+        config = Config(
+            credential=credential,
+            endpoint=s.endpoint,
+            protocol=s.protocol,
+            region_id=s.region_id,
+            connect_timeout=s.connect_timeout_ms,
+            read_timeout=s.read_timeout_ms,
+            user_agent=f"airflow-provider-dataworks/{__version__}",
+        )
+        return Client(config)
+
+    def _client_for(self, settings: ConnectionSettings) -> Any:
+        if self._client is None:
+            self._client = self.build_client(settings)
+        return self._client
+
+    def get_conn(self) -> Any:
+        """The SDK client (sync connection lookup)."""
+        return self._client_for(self.settings)
+
+    # ----------------------------------------------------------------------------- the call
+    def _request_objects(self, action: str, params: dict[str, Any]) -> tuple[Any, Any]:
+        from alibabacloud_dataworks_public20240518 import models
+        from darabonba.runtime import RuntimeOptions
+
+        request = getattr(models, f"{action}Request")(**params)
+        return request, RuntimeOptions()
+
+    def _retrying_kwargs(self, settings: ConnectionSettings, action: str) -> dict[str, Any]:
+        def before_sleep(state: RetryCallState) -> None:
+            err = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "DataWorks %s attempt %d/%d failed (%s); retrying in %.1f s",
+                action,
+                state.attempt_number,
+                settings.retry_limit,
+                _to_api_error(action, err) if err else "no error",
+                state.upcoming_sleep,
+            )
+
+        return {
+            "stop": stop_after_attempt(settings.retry_limit),
+            "wait": _Wait(),
+            "retry": retry_if_exception(_is_retryable),
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+    def call(self, action: str, **params: Any) -> dict[str, Any]:
+        """Make one OpenAPI call (with retries); the response body as a PascalCase dict."""
+        settings = self.settings
+        client = self._client_for(settings)
+        method = getattr(client, f"{_snake(action)}_with_options")
+        limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
+
+        def attempt() -> Any:
+            limiter.wait()
+            request, runtime = self._request_objects(action, params)
+            return method(request, runtime)
+
+        try:
+            response = Retrying(**self._retrying_kwargs(settings, action))(attempt)
+        except Exception as err:
+            if _is_sdk_error(err):
+                raise _to_api_error(action, err) from err
+            raise
+        return response.body.to_map()
+
+    async def acall(self, action: str, **params: Any) -> dict[str, Any]:
+        """Async :meth:`call`: async SDK method, async connection lookup, ``asyncio.sleep`` between attempts."""
+        settings = await self.aget_settings()
+        # The first build imports the SDK (~0.5 s): off the event loop.
+        client = self._client or await asyncio.to_thread(self._client_for, settings)
+        method: Callable[..., Awaitable[Any]] = getattr(client, f"{_snake(action)}_with_options_async")
+        limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
+        try:
+            async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action)):
+                with attempt:
+                    await limiter.await_slot()
+                    request, runtime = self._request_objects(action, params)
+                    response = await method(request, runtime)
+        except Exception as err:
+            if _is_sdk_error(err):
+                raise _to_api_error(action, err) from err
+            raise
+        return response.body.to_map()
+
+    # ----------------------------------------------------------------------------- operations (sync)
+    def trigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
+        """TriggerSchedulerTaskInstance; raises unless DataWorks answers ``Success: true``."""
+        body = self.call(
+            "TriggerSchedulerTaskInstance",
+            task_id=task_id,
+            trigger_time=trigger_time_ms,
+            env_type=env_type or self.settings.env_type,
+        )
+        _check_success("TriggerSchedulerTaskInstance", body)
+
+    def get_instance(self, instance_id: int) -> TaskInstance:
+        return TaskInstance.from_api(self.call("GetTaskInstance", id=instance_id)["TaskInstance"])
+
+    def list_instances(
+        self,
+        project_id: int,
+        bizdate: int,
+        *,
+        task_id: int | None = None,
+        ids: list[int] | None = None,
+        env_type: str | None = None,
+        workflow_instance_id: int | None = None,
+    ) -> list[TaskInstance]:
+        """ListTaskInstances of one business date (epoch ms), every page."""
+        found: list[TaskInstance] = []
+        page = 1
+        while True:
+            params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id, page)
+            info = self.call("ListTaskInstances", **params)["PagingInfo"]
+            found += [TaskInstance.from_api(i) for i in info.get("TaskInstances") or []]
+            if page * PAGE_SIZE >= int(info.get("TotalCount") or 0):
+                return found
+            page += 1
+
+    def find_instance(
+        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
+    ) -> TaskInstance:
+        """The instance of (task, TriggerTime): one ListTaskInstances call for its business date."""
+        day = self.list_instances(project_id, bizdate_ms(trigger_time_ms, zone), task_id=task_id, env_type=env_type)
+        return match_instance(day, task_id, trigger_time_ms, zone)
+
+    def list_downstream(self, instance_id: int) -> list[TaskInstance]:
+        found: list[TaskInstance] = []
+        page = 1
+        while True:
+            info = self.call("ListDownstreamTaskInstances", id=instance_id, page_number=page, page_size=PAGE_SIZE)
+            found += _downstream_of(info["PagingInfo"])
+            if page * PAGE_SIZE >= int(info["PagingInfo"].get("TotalCount") or 0):
+                return found
+            page += 1
+
+    def get_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
+        return WorkflowInstance.from_api(self.call("GetWorkflowInstance", id=workflow_instance_id)["WorkflowInstance"])
+
+    def get_task(self, task_id: int) -> Task:
+        return Task.from_api(self.call("GetTask", id=task_id)["Task"])
+
+    def get_project(self, project_id: int) -> Project:
+        return Project.from_api(self.call("GetProject", id=project_id)["Project"])
+
+    def test_connection(self) -> tuple[bool, str]:
+        """GetProject when a project id is set, else ListProjects with one row (one API call)."""
+        try:
+            settings = self.settings
+            if settings.project_id:
+                project = self.get_project(settings.project_id)
+                return True, f"Connected to {settings.endpoint}: workspace {project.id} ({project.name})."
+            info = self.call("ListProjects", page_size=1)["PagingInfo"]
+            return True, f"Connected to {settings.endpoint}: {info.get('TotalCount', 0)} workspace(s) visible."
+        except Exception as err:
+            return False, str(err)
+
+    # ----------------------------------------------------------------------------- operations (async)
+    async def atrigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
+        settings = await self.aget_settings()
+        body = await self.acall(
+            "TriggerSchedulerTaskInstance",
+            task_id=task_id,
+            trigger_time=trigger_time_ms,
+            env_type=env_type or settings.env_type,
+        )
+        _check_success("TriggerSchedulerTaskInstance", body)
+
+    async def aget_instance(self, instance_id: int) -> TaskInstance:
+        return TaskInstance.from_api((await self.acall("GetTaskInstance", id=instance_id))["TaskInstance"])
+
+    async def alist_instances(
+        self,
+        project_id: int,
+        bizdate: int,
+        *,
+        task_id: int | None = None,
+        ids: list[int] | None = None,
+        env_type: str | None = None,
+        workflow_instance_id: int | None = None,
+    ) -> list[TaskInstance]:
+        found: list[TaskInstance] = []
+        page = 1
+        while True:
+            params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id, page)
+            info = (await self.acall("ListTaskInstances", **params))["PagingInfo"]
+            found += [TaskInstance.from_api(i) for i in info.get("TaskInstances") or []]
+            if page * PAGE_SIZE >= int(info.get("TotalCount") or 0):
+                return found
+            page += 1
+
+    async def afind_instance(
+        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
+    ) -> TaskInstance:
+        day = await self.alist_instances(
+            project_id, bizdate_ms(trigger_time_ms, zone), task_id=task_id, env_type=env_type
+        )
+        return match_instance(day, task_id, trigger_time_ms, zone)
+
+    async def alist_downstream(self, instance_id: int) -> list[TaskInstance]:
+        found: list[TaskInstance] = []
+        page = 1
+        while True:
+            info = await self.acall(
+                "ListDownstreamTaskInstances", id=instance_id, page_number=page, page_size=PAGE_SIZE
+            )
+            found += _downstream_of(info["PagingInfo"])
+            if page * PAGE_SIZE >= int(info["PagingInfo"].get("TotalCount") or 0):
+                return found
+            page += 1
+
+    async def aget_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
+        body = await self.acall("GetWorkflowInstance", id=workflow_instance_id)
+        return WorkflowInstance.from_api(body["WorkflowInstance"])
+
+    async def aget_task(self, task_id: int) -> Task:
+        return Task.from_api((await self.acall("GetTask", id=task_id))["Task"])
+
+
+def _is_sdk_error(err: BaseException) -> bool:
+    try:
+        from Tea.exceptions import TeaException
+    except ImportError:  # pragma: no cover - the SDK is a dependency
+        return False
+    return isinstance(err, TeaException)
+
+
+def _check_success(action: str, body: dict[str, Any]) -> None:
+    if body.get("Success") is not True:
+        raise DataWorksApiError(action, "NotSuccess", f"DataWorks answered Success={body.get('Success')!r}", None,
+                                body.get("RequestId"))  # fmt: skip
+
+
+def _list_params(
+    project_id: int,
+    bizdate: int,
+    task_id: int | None,
+    ids: list[int] | None,
+    env_type: str | None,
+    workflow_instance_id: int | None,
+    page: int,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "project_id": project_id,
+        "bizdate": bizdate,
+        "page_number": page,
+        "page_size": PAGE_SIZE,
+        "sort_by": "TriggerTime Asc",
+    }
+    if task_id is not None:
+        params["task_id"] = task_id
+    if ids:
+        params["ids"] = list(ids)
+    if env_type:
+        params["project_env"] = env_type
+    if workflow_instance_id is not None:
+        params["workflow_instance_id"] = workflow_instance_id
+    return params
+
+
+def _downstream_of(paging: dict[str, Any]) -> list[TaskInstance]:
+    rows = paging.get("DownstreamTaskInstances")
+    if rows is not None:
+        return [TaskInstance.from_api(r["TaskInstance"]) for r in rows if r.get("TaskInstance")]
+    return [TaskInstance.from_api(r) for r in paging.get("TaskInstances") or []]

@@ -1,0 +1,361 @@
+"""DataWorksTriggerOperator: release the DataWorks HTTP-trigger-node instance of a DAG run, exactly once.
+
+API calls (project id known; see the README's budget table):
+
+- trigger only: ListTaskInstances + TriggerSchedulerTaskInstance = **2** (+1 GetTask without a project id);
+- waiting adds one call per ``poll_interval`` (never faster), see ``triggers/dataworks.py``;
+- a retry after a crash on Airflow 3.3+ re-attaches from the task state store: 1 GetTaskInstance (or the
+  target's read) instead of a second trigger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow_provider_dataworks.exceptions import (
+    DataWorksApiError,
+    DataWorksConfigError,
+    DataWorksError,
+    InstanceFailedError,
+    WaitTimeoutError,
+)
+from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
+from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
+from airflow_provider_dataworks.timing import (
+    TriggerTimeError,
+    format_in_zone,
+    parse_trigger_time,
+    run_moment,
+    to_epoch_ms,
+)
+from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from airflow_provider_dataworks.validation import (
+    as_id,
+    check_env_type,
+    check_id,
+    check_seconds,
+    check_timezone,
+    check_trigger_time,
+    check_wait_for,
+)
+from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
+from airflow_provider_dataworks.waiting import DONE, FAILED, RETRIGGER, WaitPoller, describe_instance, run_sync
+
+EVENT_STATUSES = ("success", "failure", "timeout", "error", "retrigger")
+
+
+def resolve_trigger_time(trigger_time: Any, context: Any, zone: str) -> tuple[int, str]:
+    """(TriggerTime in ms, where it came from): ``trigger_time`` if given, else the run's date."""
+    try:
+        if trigger_time not in (None, ""):
+            return parse_trigger_time(trigger_time, zone), "trigger_time"
+        moment, source = run_moment(context)
+        return to_epoch_ms(moment), source
+    except TriggerTimeError as err:
+        raise DataWorksConfigError(str(err)) from err
+
+
+def validate_event(event: Any) -> dict[str, Any]:
+    """A trigger event as ``execute_complete`` expects it, or a clear error."""
+    if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES or "message" not in event:
+        raise DataWorksError(f"unexpected event from DataWorksTaskInstanceTrigger: {event!r}")
+    return event
+
+
+class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
+    """Trigger the HTTP-trigger-node instance that belongs to this DAG run; optionally wait for what it released.
+
+    :param dataworks_task_id: the HTTP trigger node's Task ID (templated).
+    :param trigger_time: the instance's scheduled time: aware datetime, epoch ms, ISO-8601 with offset, or the
+        console's ``YYYY-MM-DD HH:MM:SS`` in the scheduling zone (templated). Default: the run's
+        ``data_interval_end``, else its ``logical_date``.
+    :param env_type: ``Prod`` or ``Dev`` (default: the connection's, else Prod).
+    :param project_id: workspace id (default: the connection's, else one GetTask call).
+    :param timezone: scheduling zone (IANA; default: the connection's, else the region's).
+    :param wait_for_completion: wait until the target is terminal.
+    :param wait_for: ``instance`` (the trigger node), ``downstream`` (its direct downstream) or ``workflow``.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param poll_interval: seconds between polls while waiting (default 60).
+    :param timeout: seconds (or timedelta) to wait before failing; DataWorks keeps running.
+    """
+
+    template_fields: Sequence[str] = (
+        "dataworks_task_id",
+        "trigger_time",
+        "env_type",
+        "project_id",
+        "timezone",
+        "dataworks_conn_id",
+    )
+    operator_extra_links = (DataWorksInstanceLink(),)
+    external_id_key = "dataworks_triggered_instance"
+    ui_color = "#ff6a00"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(
+        self,
+        *,
+        dataworks_task_id: int | str,
+        trigger_time: Any = None,
+        env_type: str | None = None,
+        project_id: int | str | None = None,
+        timezone: str | None = None,
+        dataworks_conn_id: str = DataWorksHook.default_conn_name,
+        wait_for_completion: bool = False,
+        wait_for: str = "instance",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 60,
+        timeout: float | timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataworks_task_id = check_id(dataworks_task_id, "dataworks_task_id")
+        self.trigger_time = check_trigger_time(trigger_time)
+        self.env_type = check_env_type(env_type)
+        self.project_id = check_id(project_id, "project_id", required=False)
+        self.timezone = check_timezone(timezone)
+        if not dataworks_conn_id:
+            raise DataWorksConfigError("dataworks_conn_id is empty; name a 'dataworks' connection.")
+        self.dataworks_conn_id = dataworks_conn_id
+        self.wait_for_completion = bool(wait_for_completion)
+        self.wait_for = check_wait_for(wait_for)
+        self.deferrable = bool(deferrable)
+        self.poll_interval = check_seconds(poll_interval, "poll_interval", minimum=1.0) or 60.0
+        self.timeout = check_seconds(timeout, "timeout", minimum=1.0, allow_none=True)
+
+    @cached_property
+    def hook(self) -> DataWorksHook:
+        return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
+
+    # ---------------------------------------------------------------------------------------- run
+    def execute(self, context: Any) -> int:
+        return self.execute_resumable(context)
+
+    def _target(self, context: Any) -> dict[str, Any]:
+        """Task id, TriggerTime, zone, env and project of this run's instance (project may cost 1 GetTask)."""
+        settings = self.hook.settings
+        zone = self.timezone or settings.timezone
+        trigger_time_ms, source = resolve_trigger_time(self.trigger_time, context, zone)
+        task_id = as_id(self.dataworks_task_id, "dataworks_task_id")
+        project_id = self.project_id or settings.project_id
+        if project_id in (None, ""):
+            project_id = self.hook.get_task(task_id).project_id
+            self.log.info("Workspace of task %s: %s (GetTask; set project_id to save this call)", task_id, project_id)
+        return {
+            "task_id": task_id,
+            "trigger_time_ms": trigger_time_ms,
+            "source": source,
+            "zone": zone,
+            "env_type": self.env_type or settings.env_type,
+            "project_id": as_id(project_id, "project_id"),
+            "region_id": settings.region_id,
+        }
+
+    def submit_job(self, context: Any) -> dict[str, Any]:
+        """Find this run's instance and trigger it unless it is past its trigger (ResumableJobMixin step)."""
+        t = self._target(context)
+        self.log.info(
+            "DataWorks task %s, TriggerTime %s = %s (%s, from %s)",
+            t["task_id"], t["trigger_time_ms"], format_in_zone(t["trigger_time_ms"], t["zone"]), t["zone"], t["source"],
+        )  # fmt: skip
+        inst = self.hook.find_instance(
+            t["task_id"], t["trigger_time_ms"], project_id=t["project_id"], zone=t["zone"], env_type=t["env_type"]
+        )
+        self.log.info("Found %s", describe_instance(inst, t["zone"]))
+        sent_at_ms, released = self._act_on(inst, t)
+        return {
+            "instance_id": inst.id,
+            "trigger_time_ms": t["trigger_time_ms"],
+            "scheduled_time": format_in_zone(t["trigger_time_ms"], t["zone"]),
+            "dataworks_task_id": t["task_id"],
+            "env_type": t["env_type"],
+            "project_id": t["project_id"],
+            "workflow_instance_id": inst.workflow_instance_id,
+            "console_url": console_url(t["region_id"], t["project_id"], inst.id, t["env_type"]),
+            "trigger_sent_at_ms": sent_at_ms,
+            "released": released,
+            "zone": t["zone"],
+        }
+
+    def _act_on(self, inst: TaskInstance, t: dict[str, Any]) -> tuple[int | None, bool]:
+        """Trigger ``inst`` if it still waits for one; (when our trigger was sent, whether it is released)."""
+        if inst.is_paused:
+            raise InstanceFailedError(f"Instance {inst.id} is paused (TriggerRecurrence Pause): DataWorks fails it.")
+        if inst.status == TaskInstanceStatus.FAILURE:
+            raise InstanceFailedError(
+                f"Instance {inst.id} ({inst.task_name}) is in Failure; rerun it in DataWorks before triggering."
+            )
+        if inst.is_dry_run:
+            self.log.warning(
+                "Instance %s is a dry run (Skip): DataWorks releases it by itself; not triggering.", inst.id
+            )
+            return None, True
+        if inst.status not in TaskInstanceStatus.before_trigger():
+            self.log.info(
+                "Instance %s is already past its trigger (%s); not triggering again.", inst.id, inst.status.value
+            )
+            return None, True
+        sent_at_ms = to_epoch_ms_now()
+        try:
+            self.hook.trigger_instance(t["task_id"], t["trigger_time_ms"], t["env_type"])
+        except DataWorksApiError:
+            again = self.hook.get_instance(inst.id)
+            if again.status in TaskInstanceStatus.before_trigger() or again.status == TaskInstanceStatus.FAILURE:
+                raise
+            self.log.info("Trigger answered an error, but instance %s is already %s: it was released.", inst.id,
+                          again.status.value)  # fmt: skip
+            return sent_at_ms, True
+        if inst.status == TaskInstanceStatus.WAIT_TRIGGER:
+            self.log.info("Triggered instance %s: DataWorks releases it and its downstream now.", inst.id)
+            return sent_at_ms, True
+        self.log.info(
+            "Triggered instance %s while it is %s (upstream or scheduled time not reached): DataWorks keeps the "
+            "trigger 24 hours and releases the instance when it is ready.", inst.id, inst.status.value,
+        )  # fmt: skip
+        return sent_at_ms, False
+
+    def _record_from(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """The wait's record after a deferral: the XComs pushed before deferring, updated by the event."""
+        ti = context["ti"]
+        record = {
+            key: ti.xcom_pull(task_ids=self.task_id, key=key)
+            for key in ("dataworks_task_id", "trigger_time_ms", "env_type", "workflow_instance_id")
+        }
+        record["instance_id"] = event["instance_id"]
+        for key in ("released", "workflow_instance_id", "trigger_sent_at_ms", "resent"):
+            if event.get(key) is not None:
+                record[key] = event[key]
+        return record
+
+    def _push_xcoms(self, context: Any, record: dict[str, Any]) -> None:
+        ti = context["ti"]
+        for key in ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type",
+                    "project_id", "workflow_instance_id"):  # fmt: skip
+            ti.xcom_push(key=key, value=record.get(key))
+        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=record.get("console_url"))
+
+    # ------------------------------------------------------------------ ResumableJobMixin: reconnect
+    def get_job_status(self, external_id: Any, context: Any) -> str:
+        """Status of what this operator waits for (the instance when it does not wait)."""
+        instance_id = int(external_id["instance_id"])
+        if not self.wait_for_completion:
+            return self.hook.get_instance(instance_id).status.value
+        verdict = run_sync(self._poller(external_id).poll(), self.hook)
+        return {DONE: "Success", FAILED: "Failure"}.get(verdict.state, "Running")
+
+    def is_job_active(self, status: str) -> bool:
+        return status not in ("Success", "Failure")
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "Success"
+
+    def poll_until_complete(self, external_id: Any, context: Any) -> None:
+        self._push_xcoms(context, external_id)
+        if not self.wait_for_completion:
+            return
+        deadline = time.time() + self.timeout if self.timeout else None
+        if self.deferrable:
+            self._defer(external_id, deadline)
+        self._wait_sync(external_id, deadline)
+
+    def get_job_result(self, external_id: Any, context: Any) -> int:
+        self._push_xcoms(context, external_id)
+        return int(external_id["instance_id"])
+
+    # ------------------------------------------------------------------------------------ waiting
+    def _poller(self, record: dict[str, Any]) -> WaitPoller:
+        return WaitPoller(
+            instance_id=int(record["instance_id"]),
+            wait_for=self.wait_for,
+            released=bool(record.get("released")),
+            trigger_sent_at_ms=record.get("trigger_sent_at_ms"),
+            resent=bool(record.get("resent")),
+            workflow_instance_id=record.get("workflow_instance_id"),
+        )
+
+    def _wait_sync(self, record: dict[str, Any], deadline: float | None) -> None:
+        poller = self._poller(record)
+        while True:
+            self._sleep_until_next_poll(deadline, record)
+            verdict = run_sync(poller.poll(), self.hook)
+            if verdict.state == DONE:
+                self.log.info("DataWorks %s wait done: %s", self.wait_for, verdict.message)
+                return
+            if verdict.state == FAILED:
+                raise InstanceFailedError(verdict.message)
+            if verdict.state == RETRIGGER:
+                poller.trigger_sent_at_ms = self._retrigger(record)
+                poller.resent = True
+            else:
+                self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
+
+    def _sleep_until_next_poll(self, deadline: float | None, record: dict[str, Any]) -> None:
+        pause = self.poll_interval
+        if deadline is not None:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                raise self._timeout_error(record)
+            pause = min(pause, remaining)
+        time.sleep(pause)
+
+    def _timeout_error(self, record: dict[str, Any]) -> WaitTimeoutError:
+        return WaitTimeoutError(
+            f"Waited {self.timeout:g} s for the {self.wait_for} of instance {record['instance_id']}; giving up. "
+            "DataWorks keeps running what was released: check it in the console."
+        )
+
+    def _retrigger(self, record: dict[str, Any]) -> int:
+        """Send the trigger once more: DataWorks dropped ours after its 24-hour retention."""
+        self.log.warning(
+            "Instance %s still waits for a trigger more than 24 h after ours (DataWorks dropped it); "
+            "sending it once more.",
+            record["instance_id"],
+        )
+        sent_at_ms = to_epoch_ms_now()
+        self.hook.trigger_instance(int(record["dataworks_task_id"]), int(record["trigger_time_ms"]), record["env_type"])
+        return sent_at_ms
+
+    def _defer(self, record: dict[str, Any], deadline: float | None) -> None:
+        poller = self._poller(record)
+        self.defer(
+            trigger=DataWorksTaskInstanceTrigger(
+                dataworks_conn_id=self.dataworks_conn_id,
+                instance_id=poller.instance_id,
+                wait_for=self.wait_for,
+                poll_interval=self.poll_interval,
+                deadline=deadline,
+                released=poller.released,
+                trigger_sent_at_ms=poller.trigger_sent_at_ms,
+                resent=poller.resent,
+                workflow_instance_id=poller.workflow_instance_id,
+                initial_delay=self.poll_interval,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Any, event: Any = None) -> int:
+        """Resume after the trigger: validate its event; fail, time out, re-trigger or return the instance id."""
+        event = validate_event(event)
+        record = self._record_from(context, event)
+        status = event["status"]
+        if status == "success":
+            self.log.info("DataWorks %s wait done: %s", self.wait_for, event["message"])
+            return int(record["instance_id"])
+        if status == "failure":
+            raise InstanceFailedError(event["message"])
+        if status == "timeout":
+            raise self._timeout_error(record)
+        if status == "retrigger":
+            record = {**record, "trigger_sent_at_ms": self._retrigger(record), "resent": True}
+            self._defer(record, event.get("deadline"))
+        raise DataWorksError(f"Waiting on DataWorks failed: {event['message']}")
+
+
+def to_epoch_ms_now() -> int:
+    """The worker's current time in epoch ms (only to date our own trigger call, never to pick an instance)."""
+    return time.time_ns() // 1_000_000

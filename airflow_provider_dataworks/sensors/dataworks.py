@@ -1,0 +1,161 @@
+"""DataWorksTaskInstanceSensor: wait for a DataWorks instance, its downstream or its workflow.
+
+API calls: one per poke (``poke_interval``, default 60 s), plus one ListTaskInstances to find the instance
+when it is named by ``dataworks_task_id`` + ``trigger_time`` rather than ``instance_id`` (and one GetTask
+when no project id is known). Deferrable, it pokes once, then waits in the triggerer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow_provider_dataworks.exceptions import (
+    DataWorksConfigError,
+    DataWorksError,
+    InstanceFailedError,
+    WaitTimeoutError,
+)
+from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
+from airflow_provider_dataworks.operators.dataworks import resolve_trigger_time, validate_event
+from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from airflow_provider_dataworks.validation import (
+    as_id,
+    check_env_type,
+    check_id,
+    check_seconds,
+    check_timezone,
+    check_trigger_time,
+    check_wait_for,
+    is_templated,
+)
+from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
+from airflow_provider_dataworks.waiting import DONE, FAILED, WaitPoller, run_sync
+
+
+class DataWorksTaskInstanceSensor(BaseSensorOperator):
+    """Wait until a DataWorks task instance (or its downstream, or its workflow) is terminal.
+
+    Name the instance by ``instance_id`` (e.g. ``"{{ ti.xcom_pull('release') }}"``) or by
+    ``dataworks_task_id`` + ``trigger_time`` (default: the run's date, as for the operator).
+    A Failure raises; it never counts as done. ``timeout`` holds in both modes.
+    """
+
+    template_fields: Sequence[str] = (
+        "instance_id",
+        "dataworks_task_id",
+        "trigger_time",
+        "env_type",
+        "project_id",
+        "timezone",
+        "dataworks_conn_id",
+    )
+    operator_extra_links = (DataWorksInstanceLink(),)
+    ui_color = "#ffb380"
+
+    def __init__(
+        self,
+        *,
+        instance_id: int | str | None = None,
+        dataworks_task_id: int | str | None = None,
+        trigger_time: Any = None,
+        wait_for: str = "instance",
+        env_type: str | None = None,
+        project_id: int | str | None = None,
+        timezone: str | None = None,
+        dataworks_conn_id: str = DataWorksHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float | timedelta = 60,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, **kwargs)
+        if instance_id in (None, "") and dataworks_task_id in (None, ""):
+            raise DataWorksConfigError(
+                "DataWorksTaskInstanceSensor needs instance_id (e.g. \"{{ ti.xcom_pull(task_ids='release') }}\") "
+                "or dataworks_task_id (+ trigger_time, default the run's date)."
+            )
+        self.instance_id = check_id(instance_id, "instance_id", required=False)
+        self.dataworks_task_id = check_id(dataworks_task_id, "dataworks_task_id", required=False)
+        self.trigger_time = check_trigger_time(trigger_time)
+        self.wait_for = check_wait_for(wait_for)
+        self.env_type = check_env_type(env_type)
+        self.project_id = check_id(project_id, "project_id", required=False)
+        self.timezone = check_timezone(timezone)
+        self.dataworks_conn_id = dataworks_conn_id
+        self.deferrable = bool(deferrable)
+        check_seconds(self.poke_interval, "poke_interval", minimum=1.0)
+        self._poller: WaitPoller | None = None
+
+    @cached_property
+    def hook(self) -> DataWorksHook:
+        return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
+
+    def _make_poller(self, context: Any) -> WaitPoller:
+        if self._poller is not None:
+            return self._poller
+        settings = self.hook.settings
+        env_type = self.env_type or settings.env_type
+        if self.instance_id not in (None, "") and not is_templated(self.instance_id):
+            instance_id = as_id(self.instance_id, "instance_id")
+            project_id = self.project_id or settings.project_id
+        else:
+            zone = self.timezone or settings.timezone
+            task_id = as_id(self.dataworks_task_id, "dataworks_task_id")
+            trigger_time_ms, _ = resolve_trigger_time(self.trigger_time, context, zone)
+            project_id = self.project_id or settings.project_id or self.hook.get_task(task_id).project_id
+            inst = self.hook.find_instance(
+                task_id, trigger_time_ms, project_id=as_id(project_id, "project_id"), zone=zone, env_type=env_type
+            )
+            instance_id = inst.id
+        pid = int(project_id) if project_id not in (None, "") else None
+        context["ti"].xcom_push(
+            key=CONSOLE_URL_XCOM_KEY, value=console_url(settings.region_id, pid, instance_id, env_type)
+        )
+        self._poller = WaitPoller(instance_id=instance_id, wait_for=self.wait_for)
+        return self._poller
+
+    def poke(self, context: Any) -> bool:
+        poller = self._make_poller(context)
+        verdict = run_sync(poller.poll(), self.hook)
+        if verdict.state == FAILED:
+            raise InstanceFailedError(verdict.message)
+        self.log.info("DataWorks %s: %s", self.wait_for, verdict.message)
+        return verdict.state == DONE
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):
+            return self._poller.instance_id if self._poller else None
+        assert self._poller is not None
+        self.defer(
+            trigger=DataWorksTaskInstanceTrigger(
+                dataworks_conn_id=self.dataworks_conn_id,
+                instance_id=self._poller.instance_id,
+                wait_for=self.wait_for,
+                poll_interval=float(self.poke_interval),
+                deadline=time.time() + float(self.timeout) if self.timeout else None,
+                released=self._poller.released,
+                workflow_instance_id=self._poller.workflow_instance_id,
+                initial_delay=float(self.poke_interval),
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Any, event: Any = None) -> int:
+        event = validate_event(event)
+        if event["status"] == "success":
+            self.log.info("DataWorks %s: %s", self.wait_for, event["message"])
+            return int(event["instance_id"])
+        if event["status"] == "failure":
+            raise InstanceFailedError(event["message"])
+        if event["status"] == "timeout":
+            raise WaitTimeoutError(
+                f"Sensor timed out after {self.timeout} s waiting for the {self.wait_for} of instance "
+                f"{event['instance_id']}; DataWorks keeps running."
+            )
+        raise DataWorksError(f"Waiting on DataWorks failed: {event['message']}")

@@ -1,0 +1,150 @@
+"""Time arithmetic of DataWorks trigger times (pure functions, no I/O).
+
+- **TriggerTime**: an instance's scheduled time as epoch **milliseconds** (an instant; zone-free).
+- **Bizdate**: 00:00 of the day *before* the scheduled date, in the **scheduling zone**, as epoch ms.
+- The console shows and accepts times as ``YYYY-MM-DD HH:MM:SS`` in the scheduling zone.
+
+Nothing here reads the worker's local zone, ``ds``, or the current time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
+#: Plausible epoch-ms range (2000-01-01 .. 2100-01-01): tells milliseconds from seconds.
+_MIN_MS, _MAX_MS = 946_684_800_000, 4_102_444_800_000
+_CONSOLE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+class TriggerTimeError(ValueError):
+    """A trigger time that cannot name one instant; the message names the field and the fix."""
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (exact, no float rounding)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise TriggerTimeError(f"{moment.isoformat()} is naive; give it a time zone")
+    utc = moment.astimezone(timezone.utc)
+    plain = datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, timezone.utc)
+    return (plain - _EPOCH) // _ONE_MS  # stdlib arithmetic (pendulum's Interval would lose exactness)
+
+
+def from_epoch_ms(epoch_ms: int) -> datetime:
+    """The aware UTC datetime of an epoch-millisecond value."""
+    return _EPOCH + epoch_ms * _ONE_MS
+
+
+def in_zone(epoch_ms: int, zone: str) -> datetime:
+    """The wall-clock datetime of ``epoch_ms`` in IANA ``zone``."""
+    return from_epoch_ms(epoch_ms).astimezone(ZoneInfo(zone))
+
+
+def format_in_zone(epoch_ms: int, zone: str) -> str:
+    """``2026-11-25 00:30:00 +08:00``: the console's format with the offset in force then."""
+    local = in_zone(epoch_ms, zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def scheduled_date(epoch_ms: int, zone: str) -> date:
+    """The scheduled (calendar) date of an instance in the scheduling zone."""
+    return in_zone(epoch_ms, zone).date()
+
+
+def bizdate_ms(trigger_time_ms: int, zone: str) -> int:
+    """The business date of the instance scheduled at ``trigger_time_ms``: 00:00 of the previous day, in ms."""
+    day = scheduled_date(trigger_time_ms, zone) - timedelta(days=1)
+    return to_epoch_ms(datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)))
+
+
+def local_to_epoch_ms(wall: datetime, zone: str, field: str = "trigger_time") -> int:
+    """Read a naive wall-clock time in ``zone``, as DataWorks does.
+
+    A time that occurs twice (DST fall back) is read at its second occurrence, the one DataWorks keeps;
+    a time that does not exist (spring forward) is an error.
+    """
+    tz = ZoneInfo(zone)
+    local = wall.replace(tzinfo=tz, fold=1)
+    round_trip = local.astimezone(timezone.utc).astimezone(tz)
+    if round_trip.replace(tzinfo=None) != wall.replace(tzinfo=None, fold=0):
+        raise TriggerTimeError(
+            f"{field}={wall:%Y-%m-%d %H:%M:%S} does not exist in {zone} (the clocks skip that hour for "
+            "daylight saving); DataWorks delays such a daily instance one hour, so use the next hour."
+        )
+    return to_epoch_ms(local)
+
+
+def parse_trigger_time(value: Any, zone: str, field: str = "trigger_time") -> int:
+    """Turn a user's ``trigger_time`` into epoch ms.
+
+    Accepts an aware ``datetime``; epoch milliseconds (int or digit string, 13 digits); ISO-8601 with
+    an offset (``2026-11-25T00:30:00+08:00``); or the console's ``YYYY-MM-DD HH:MM:SS`` read in ``zone``.
+    """
+    if isinstance(value, bool):
+        raise TriggerTimeError(f"{field}={value!r} is not a time; pass epoch milliseconds or an aware datetime")
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise TriggerTimeError(
+                f"{field}={value.isoformat()} is a naive datetime; attach a zone (e.g. pendulum.datetime(..., "
+                f"tz='{zone}')) or pass the console's 'YYYY-MM-DD HH:MM:SS' string, which is read in {zone}."
+            )
+        return to_epoch_ms(value)
+    if isinstance(value, date):
+        raise TriggerTimeError(f"{field}={value.isoformat()} is a date; DataWorks needs the scheduled time, not a day")
+    if isinstance(value, int):
+        return _check_ms(value, field)
+    if isinstance(value, float):
+        raise TriggerTimeError(f"{field}={value!r} is a float; pass whole epoch milliseconds (int)")
+    if not isinstance(value, str):
+        raise TriggerTimeError(f"{field} must be a datetime, epoch ms or a string, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise TriggerTimeError(f"{field} is empty; did a template render to nothing?")
+    if text.isdigit():
+        return _check_ms(int(text), field)
+    if _CONSOLE_FORMAT.match(text):
+        return local_to_epoch_ms(datetime.strptime(text, "%Y-%m-%d %H:%M:%S"), zone, field)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise TriggerTimeError(
+            f"{field}={text!r} is not a time DataWorks understands; use epoch ms (1764001800000), ISO-8601 with "
+            f"an offset (2026-11-25T00:30:00+08:00) or 'YYYY-MM-DD HH:MM:SS' in {zone}."
+        ) from err
+    if parsed.tzinfo is None:
+        raise TriggerTimeError(
+            f"{field}={text!r} has no UTC offset; add one (e.g. +08:00) or use 'YYYY-MM-DD HH:MM:SS', read in {zone}."
+        )
+    return to_epoch_ms(parsed)
+
+
+def _check_ms(value: int, field: str) -> int:
+    if _MIN_MS <= value < _MAX_MS:
+        return value
+    if _MIN_MS // 1000 <= value < _MAX_MS // 1000:
+        raise TriggerTimeError(f"{field}={value} looks like epoch seconds; DataWorks wants milliseconds ({value}000)")
+    raise TriggerTimeError(f"{field}={value} is not an epoch-millisecond time between 2000 and 2100")
+
+
+def run_moment(context: Mapping[str, Any]) -> tuple[datetime, str]:
+    """The instant a DAG run stands for, and where it came from.
+
+    ``data_interval_end`` (the cron fire time under both CronTriggerTimetable and CronDataIntervalTimetable),
+    else ``logical_date``. Airflow 3 runs without a logical date have neither: that raises, never "now".
+    """
+    for key in ("data_interval_end", "logical_date"):
+        moment = context.get(key)
+        if moment is not None:
+            return moment, key
+    raise TriggerTimeError(
+        "this DAG run has no logical date (Airflow 3 runs triggered from the API, the UI without a date, "
+        "TriggerDagRunOperator or assets), so it does not name a DataWorks instance. Pass trigger_time, e.g. "
+        'trigger_time="{{ dag_run.conf[\'trigger_time\'] }}" with conf {"trigger_time": "2026-11-25 00:30:00"}, '
+        "or trigger the run with a logical date."
+    )

@@ -1,0 +1,125 @@
+"""DataWorksTaskInstanceTrigger: wait in the triggerer for an instance, its downstream or its workflow.
+
+Only async calls: the async SDK methods, the async connection lookup and ``asyncio.sleep``.
+One event, then it ends: ``{"status": "success"|"failure"|"retrigger"|"timeout"|"error", "message",
+"instance_id", "wait_for", "deadline", "statuses"}`` (a finished poll adds the wait's state: "released",
+"workflow_instance_id", "trigger_sent_at_ms", "resent"); ``execute_complete`` validates it.
+
+API calls per poll (every ``poll_interval`` seconds, never faster): one GetTaskInstance,
+ListDownstreamTaskInstances or GetWorkflowInstance; one more GetTaskInstance per poll while the trigger
+instance is not yet released (only when the trigger was sent before it was waiting); one
+ListTaskInstances when a workflow fails, to name what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_dataworks.exceptions import DataWorksError
+from airflow_provider_dataworks.waiting import WaitPoller, run_async
+
+
+class DataWorksTaskInstanceTrigger(BaseTrigger):
+    """Poll DataWorks until the target is terminal.
+
+    :param instance_id: the HTTP-trigger (or any) task instance id.
+    :param wait_for: ``instance``, ``downstream`` or ``workflow``.
+    :param poll_interval: seconds between polls.
+    :param deadline: epoch seconds after which the trigger gives up with a ``timeout`` event (None: never).
+    :param released: the instance is known to be past its trigger (skips reading it first).
+    :param trigger_sent_at_ms: when our trigger was sent (epoch ms), to spot a trigger dropped after 24 h.
+    :param resent: the trigger was sent once more already (never a third time).
+    :param workflow_instance_id: for ``workflow``; read from the instance when not given.
+    :param initial_delay: seconds before the first poll.
+    """
+
+    def __init__(
+        self,
+        *,
+        dataworks_conn_id: str,
+        instance_id: int,
+        wait_for: str = "instance",
+        poll_interval: float = 60.0,
+        deadline: float | None = None,
+        released: bool = False,
+        trigger_sent_at_ms: int | None = None,
+        resent: bool = False,
+        workflow_instance_id: int | None = None,
+        initial_delay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.dataworks_conn_id = dataworks_conn_id
+        self.instance_id = int(instance_id)
+        self.wait_for = wait_for
+        self.poll_interval = float(poll_interval)
+        self.deadline = deadline
+        self.released = released
+        self.trigger_sent_at_ms = trigger_sent_at_ms
+        self.resent = resent
+        self.workflow_instance_id = workflow_instance_id
+        self.initial_delay = float(initial_delay)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "dataworks_conn_id": self.dataworks_conn_id,
+                "instance_id": self.instance_id,
+                "wait_for": self.wait_for,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "released": self.released,
+                "trigger_sent_at_ms": self.trigger_sent_at_ms,
+                "resent": self.resent,
+                "workflow_instance_id": self.workflow_instance_id,
+                "initial_delay": self.initial_delay,
+            },
+        )
+
+    def _hook(self) -> Any:
+        from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
+        return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._hook()
+        poller = WaitPoller(
+            self.instance_id,
+            self.wait_for,
+            released=self.released,
+            trigger_sent_at_ms=self.trigger_sent_at_ms,
+            resent=self.resent,
+            workflow_instance_id=self.workflow_instance_id,
+        )
+        base = {"instance_id": self.instance_id, "wait_for": self.wait_for, "deadline": self.deadline}
+        try:
+            if self.initial_delay > 0:
+                await asyncio.sleep(self._sleep_for(self.initial_delay))
+            while True:
+                if self.deadline is not None and time.time() >= self.deadline:
+                    yield TriggerEvent(
+                        {**base, "status": "timeout", "statuses": {},
+                         "message": "the wait timed out; DataWorks keeps running what was released."}
+                    )  # fmt: skip
+                    return
+                verdict = await run_async(poller.poll(), hook)
+                if verdict.finished:
+                    self.log.info("DataWorks %s wait ended: %s", self.wait_for, verdict.message)
+                    state = {"released": poller.released, "workflow_instance_id": poller.workflow_instance_id,
+                             "trigger_sent_at_ms": poller.trigger_sent_at_ms, "resent": poller.resent}  # fmt: skip
+                    yield TriggerEvent(verdict.to_event(**base, **state))
+                    return
+                self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
+                await asyncio.sleep(self._sleep_for(self.poll_interval))
+        except DataWorksError as err:
+            yield TriggerEvent({**base, "status": "error", "statuses": {}, "message": str(err)})
+
+    def _sleep_for(self, seconds: float) -> float:
+        if self.deadline is None:
+            return seconds
+        return max(0.0, min(seconds, self.deadline - time.time()))

@@ -1,0 +1,90 @@
+"""Checks of operator and sensor arguments, run at DAG-parse time when a value is not a template."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow_provider_dataworks.exceptions import DataWorksConfigError
+from airflow_provider_dataworks.regions import validate_timezone
+from airflow_provider_dataworks.timing import TriggerTimeError, parse_trigger_time
+from airflow_provider_dataworks.waiting import WAIT_FOR
+
+
+def is_templated(value: Any) -> bool:
+    """A string Jinja will render at run time: it cannot be checked at parse time."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def check_id(value: Any, field: str, *, required: bool = True) -> int | str | None:
+    """A positive integer id (an int, a digit string, or a template)."""
+    if value is None or value == "":
+        if required:
+            raise DataWorksConfigError(f"{field} is required: the numeric id shown in DataWorks' Operation Center.")
+        return None
+    if is_templated(value):
+        return value
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        raise DataWorksConfigError(
+            f"{field}={value!r} is not a number; use the numeric id (e.g. {field}=700001), not a node name."
+        )
+    number = int(value)
+    if number <= 0:
+        raise DataWorksConfigError(f"{field}={value!r} must be a positive id.")
+    return number
+
+
+def as_id(value: Any, field: str) -> int:
+    """A rendered id as int (run time), with the same message as :func:`check_id`."""
+    checked = check_id(value, field)
+    if isinstance(checked, str):
+        raise DataWorksConfigError(f"{field}={value!r} did not render to a number.")
+    assert checked is not None
+    return checked
+
+
+def check_env_type(value: Any, field: str = "env_type") -> str | None:
+    if value is None or is_templated(value):
+        return value
+    if value not in ("Prod", "Dev"):
+        raise DataWorksConfigError(f"{field}={value!r} must be 'Prod' (production) or 'Dev' (development).")
+    return value
+
+
+def check_wait_for(value: Any) -> str:
+    if value not in WAIT_FOR:
+        raise DataWorksConfigError(f"wait_for={value!r} must be one of {', '.join(WAIT_FOR)}.")
+    return value
+
+
+def check_timezone(value: Any, field: str = "timezone") -> str | None:
+    if value is None or is_templated(value):
+        return value
+    try:
+        return validate_timezone(value, field)
+    except ValueError as err:
+        raise DataWorksConfigError(str(err)) from err
+
+
+def check_seconds(value: Any, field: str, *, minimum: float = 0.0, allow_none: bool = False) -> float | None:
+    """Seconds as float from a number or a timedelta."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataWorksConfigError(f"{field}={value!r} must be a number of seconds or a timedelta.")
+    if value < minimum:
+        raise DataWorksConfigError(f"{field}={value!r} must be at least {minimum:g} seconds.")
+    return float(value)
+
+
+def check_trigger_time(value: Any) -> Any:
+    """Check a literal trigger_time at parse time (formats that need the zone are checked at run time)."""
+    if value is None or is_templated(value):
+        return value
+    try:
+        parse_trigger_time(value, "UTC")
+    except TriggerTimeError as err:
+        raise DataWorksConfigError(str(err)) from err
+    return value

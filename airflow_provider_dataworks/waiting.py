@@ -1,0 +1,177 @@
+"""What a wait on DataWorks has reached: pure verdicts over records the caller fetched (no I/O).
+
+A wait has a *target*: the HTTP-trigger instance itself (``instance``), its direct downstream
+instances (``downstream``) or its workflow instance (``workflow``). Until the trigger instance is
+released, every target waits on it first, so the trigger instance is read until it is past the trigger
+(unless the caller knows it was released: triggered while it was WaitTrigger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, WorkflowInstance
+from airflow_provider_dataworks.timing import format_in_zone
+
+WAIT_FOR = ("instance", "downstream", "workflow")
+#: DataWorks keeps a trigger sent before upstream finished for 24 hours, then drops it.
+TRIGGER_RETENTION_MS = 24 * 3600 * 1000
+
+DONE, FAILED, WAITING, RETRIGGER = "success", "failure", "waiting", "retrigger"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # DONE | FAILED | WAITING | RETRIGGER
+    message: str
+    statuses: dict[str, str] = field(default_factory=dict)  # "<kind> <id> (<name>)" -> status
+
+    @property
+    def finished(self) -> bool:
+        return self.state != WAITING
+
+    def to_event(self, **extra: Any) -> dict[str, Any]:
+        return {"status": self.state, "message": self.message, "statuses": dict(self.statuses), **extra}
+
+
+def _label(inst: TaskInstance) -> str:
+    return f"instance {inst.id} ({inst.task_name})"
+
+
+def trigger_lost(inst: TaskInstance, trigger_sent_at_ms: int | None) -> bool:
+    """True when ``inst`` started waiting for its trigger more than 24 h after ours was sent (it was dropped)."""
+    return (
+        inst.status == TaskInstanceStatus.WAIT_TRIGGER
+        and trigger_sent_at_ms is not None
+        and inst.waiting_trigger_since_ms is not None
+        and inst.waiting_trigger_since_ms > trigger_sent_at_ms + TRIGGER_RETENTION_MS
+    )
+
+
+def judge_trigger_instance(inst: TaskInstance, trigger_sent_at_ms: int | None, resent: bool) -> Verdict:
+    """The HTTP-trigger instance itself as the target."""
+    statuses = {_label(inst): inst.status.value}
+    if inst.status == TaskInstanceStatus.SUCCESS:
+        note = " (a dry run: DataWorks released it without running)" if inst.is_dry_run else ""
+        return Verdict(DONE, f"{_label(inst)} succeeded{note}.", statuses)
+    if inst.status == TaskInstanceStatus.FAILURE:
+        return Verdict(FAILED, f"{_label(inst)} ended in {inst.status.value}.", statuses)
+    if trigger_lost(inst, trigger_sent_at_ms) and not resent:
+        return Verdict(RETRIGGER, f"{_label(inst)} still waits for a trigger: ours was dropped after 24 h.", statuses)
+    return Verdict(WAITING, f"{_label(inst)} is {inst.status.value}.", statuses)
+
+
+def judge_release(inst: TaskInstance, trigger_sent_at_ms: int | None, resent: bool) -> Verdict | None:
+    """Before a downstream/workflow target: None once ``inst`` is released, else what to do now."""
+    if inst.status == TaskInstanceStatus.FAILURE:
+        return Verdict(
+            FAILED, f"{_label(inst)} ended in Failure before releasing its downstream.", {_label(inst): "Failure"}
+        )
+    if inst.status not in TaskInstanceStatus.before_trigger():
+        return None
+    verdict = judge_trigger_instance(inst, trigger_sent_at_ms, resent)
+    return Verdict(verdict.state, verdict.message + " Its downstream has not been released yet.", verdict.statuses)
+
+
+def judge_downstream(instances: list[TaskInstance]) -> Verdict:
+    """Every direct downstream instance as the target."""
+    statuses = {_label(i): i.status.value for i in instances}
+    failed = [i for i in instances if i.status == TaskInstanceStatus.FAILURE]
+    if failed:
+        names = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed)
+        return Verdict(FAILED, f"downstream failed: {names}.", statuses)
+    if all(i.status == TaskInstanceStatus.SUCCESS for i in instances):
+        what = f"all {len(instances)} downstream instances succeeded" if instances else "it has no downstream instances"
+        return Verdict(DONE, what + ".", statuses)
+    pending = sum(1 for i in instances if i.status != TaskInstanceStatus.SUCCESS)
+    return Verdict(WAITING, f"{pending} of {len(instances)} downstream instances not finished.", statuses)
+
+
+def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | None = None) -> Verdict:
+    """The workflow instance as the target; ``failed_members`` names what failed, when known."""
+    statuses = {f"workflow instance {wfi.id} ({wfi.name})": wfi.status.value}
+    if wfi.status == TaskInstanceStatus.SUCCESS:
+        return Verdict(DONE, f"workflow instance {wfi.id} ({wfi.name}) succeeded.", statuses)
+    if wfi.status == TaskInstanceStatus.FAILURE:
+        culprits = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed_members or [])
+        detail = f": {culprits}" if culprits else ""
+        return Verdict(FAILED, f"workflow instance {wfi.id} ({wfi.name}) failed{detail}.", statuses)
+    return Verdict(WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
+
+
+def describe_instance(inst: TaskInstance, zone: str) -> str:
+    when = format_in_zone(inst.trigger_time_ms, zone) if inst.trigger_time_ms else "?"
+    return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence}"
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """One read a poll needs: the sync hook method ``name`` (its async twin is ``"a" + name``)."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+PollSteps = Generator[HookCall, Any, Verdict]
+
+
+@dataclass
+class WaitPoller:
+    """One wait's state between polls; :meth:`poll` yields the hook calls it needs (sans I/O).
+
+    Drive it with :func:`run_sync` (operator, sensor) or :func:`run_async` (trigger).
+    """
+
+    instance_id: int
+    wait_for: str
+    released: bool = False
+    trigger_sent_at_ms: int | None = None
+    resent: bool = False
+    workflow_instance_id: int | None = None
+
+    def poll(self) -> PollSteps:
+        """One poll: 1 API call (2 while the trigger instance is not yet released; +1 to name a failure)."""
+        if self.wait_for == "instance":
+            inst = yield HookCall("get_instance", (self.instance_id,))
+            return judge_trigger_instance(inst, self.trigger_sent_at_ms, self.resent)
+        if not self.released or (self.wait_for == "workflow" and self.workflow_instance_id is None):
+            inst = yield HookCall("get_instance", (self.instance_id,))
+            self.workflow_instance_id = self.workflow_instance_id or inst.workflow_instance_id
+            pending = judge_release(inst, self.trigger_sent_at_ms, self.resent)
+            if pending is not None:
+                return pending
+            self.released = True
+        if self.wait_for == "downstream":
+            return judge_downstream((yield HookCall("list_downstream", (self.instance_id,))))
+        assert self.workflow_instance_id is not None
+        wfi = yield HookCall("get_workflow_instance", (self.workflow_instance_id,))
+        failed = None
+        if wfi.status == TaskInstanceStatus.FAILURE and wfi.project_id and wfi.bizdate_ms:
+            members = yield HookCall(
+                "list_instances", (wfi.project_id, wfi.bizdate_ms), {"workflow_instance_id": wfi.id}
+            )
+            failed = [m for m in members if m.status == TaskInstanceStatus.FAILURE]
+        return judge_workflow(wfi, failed)
+
+
+def run_sync(steps: PollSteps, hook: Any) -> Verdict:
+    """Drive ``steps`` with the hook's sync methods."""
+    try:
+        call = next(steps)
+        while True:
+            call = steps.send(getattr(hook, call.name)(*call.args, **call.kwargs))
+    except StopIteration as done:
+        return done.value
+
+
+async def run_async(steps: PollSteps, hook: Any) -> Verdict:
+    """Drive ``steps`` with the hook's async methods."""
+    try:
+        call = next(steps)
+        while True:
+            call = steps.send(await getattr(hook, "a" + call.name)(*call.args, **call.kwargs))
+    except StopIteration as done:
+        return done.value
