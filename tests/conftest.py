@@ -1,0 +1,97 @@
+"""Shared fixtures: a real emulator on loopback, a real Airflow metadata DB (SQLite), real dag.test() runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+# Before anything imports the SDK or Airflow (shared docs §4).
+os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
+for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+    os.environ.pop(_proxy, None)
+_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+(_HOME / "dags").mkdir()
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+
+import pytest  # noqa: E402
+
+from airflow_provider_dataworks.emulator import DataWorksEmulator  # noqa: E402
+
+#: 2026-11-25 00:30 Asia/Shanghai, the demo node's instance of that day.
+SHANGHAI_0030 = datetime(2026, 11, 24, 16, 30, tzinfo=timezone.utc)
+RELEASE, UPSTREAM, LOAD_A, LOAD_B = 700001, 700000, 700002, 700003
+WORKSPACE = 1001
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata DB for the session (dag.test() needs one)."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300)
+    return _HOME
+
+
+@pytest.fixture
+def emulator() -> Iterator[DataWorksEmulator]:
+    """Workspace 1001 (cn-hangzhou): upstream 700000 (00:00) -> HTTP trigger 700001 (00:30) -> 700002, 700003.
+
+    The clock is frozen at 2026-11-25 00:31 Asia/Shanghai: the 00:30 instance waits for its trigger.
+    """
+    from datetime import timedelta
+
+    with DataWorksEmulator() as emu:
+        ws = emu.add_workspace(WORKSPACE, "cn-hangzhou", name="ws")
+        emu.add_task(ws, UPSTREAM, "upstream", cron="0 0 * * *", duration=timedelta(minutes=2))
+        emu.add_task(ws, RELEASE, "release", http_trigger=True, cron="30 0 * * *", upstream=[UPSTREAM])
+        emu.add_task(ws, LOAD_A, "load_a", cron="30 0 * * *", upstream=[RELEASE], duration=timedelta(minutes=5))
+        emu.add_task(ws, LOAD_B, "load_b", cron="30 0 * * *", upstream=[RELEASE], duration=timedelta(minutes=3))
+        emu.clock.freeze(SHANGHAI_0030 + timedelta(minutes=1))
+        yield emu
+
+
+def connection_json(emu: DataWorksEmulator, **extra: Any) -> str:
+    extras = {"endpoint": emu.endpoint, "region_id": "cn-hangzhou", "project_id": WORKSPACE, **extra}
+    extras = {k: v for k, v in extras.items() if v is not None}
+    return json.dumps(
+        {"conn_type": "dataworks", "login": emu.access_key_id, "password": emu.access_key_secret, "extra": extras}
+    )
+
+
+@pytest.fixture
+def dataworks_conn(emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``dataworks_default`` pointing at the emulator (an AIRFLOW_CONN_ variable, as users set it)."""
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, retry_limit=3))
+    return "dataworks_default"
+
+
+def run_dag(source: str, dag_id: str, logical_date: datetime | None, **kwargs: Any) -> Any:
+    """Write a DAG file into the dags folder and run it with dag.test(); returns the DagRun."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    path = _HOME / "dags" / f"{dag_id}.py"
+    path.write_text(textwrap.dedent(source))
+    dag = DagBag(str(path)).get_dag(dag_id)
+    assert dag is not None, f"{dag_id} did not load"
+    return dag.test(logical_date=logical_date, **kwargs)
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances(session=session)}
