@@ -31,7 +31,9 @@ def client(emu: DataWorksEmulator, **over: str) -> Client:
 
 
 def instance_of(c: Client, task_id: int) -> m.ListTaskInstancesResponseBodyPagingInfoTaskInstances:
-    body = c.list_task_instances(m.ListTaskInstancesRequest(project_id=WORKSPACE, bizdate=BIZDATE, task_id=task_id)).body
+    body = c.list_task_instances(
+        m.ListTaskInstancesRequest(project_id=WORKSPACE, bizdate=BIZDATE, task_id=task_id)
+    ).body
     (inst,) = body.paging_info.task_instances
     return inst
 
@@ -103,7 +105,7 @@ def test_list_filters_sorting_and_paging(emulator: DataWorksEmulator) -> None:
         m.ListTaskInstancesRequest(project_id=WORKSPACE, bizdate=BIZDATE, sort_by="TriggerTime Asc", page_size=2)
     ).body.paging_info
     assert body.total_count == 4 and len(body.task_instances) == 2
-    assert [i.task_id for i in body.task_instances][0] == UPSTREAM
+    assert body.task_instances[0].task_id == UPSTREAM
     waiting = c.list_task_instances(
         m.ListTaskInstancesRequest(project_id=WORKSPACE, bizdate=BIZDATE, status="WaitTrigger")
     ).body.paging_info.task_instances
@@ -122,7 +124,9 @@ def test_list_filters_sorting_and_paging(emulator: DataWorksEmulator) -> None:
         (m.GetTaskInstanceRequest(), "MissingId"),
     ],
 )
-def test_missing_required_parameters_get_400_naming_them(emulator: DataWorksEmulator, request_obj: object, code: str) -> None:
+def test_missing_required_parameters_get_400_naming_them(
+    emulator: DataWorksEmulator, request_obj: object, code: str
+) -> None:
     c = client(emulator)
     action = type(request_obj).__name__.removesuffix("Request")
     method = getattr(c, "".join("_" + ch.lower() if ch.isupper() else ch for ch in action).lstrip("_"))
@@ -133,9 +137,19 @@ def test_missing_required_parameters_get_400_naming_them(emulator: DataWorksEmul
 
 
 # ---------------------------------------------------------------------------------------------- signatures
-def raw_call(emu: DataWorksEmulator, *, action: str = "GetTask", body: bytes = b"", secret: str | None = None,
-             date: str | None = None, nonce: str | None = None, tamper: bytes | None = None,
-             version: str = "2024-05-18", token: str | None = None, ak: str | None = None) -> tuple[int, dict]:  # fmt: skip
+def raw_call(
+    emu: DataWorksEmulator,
+    *,
+    action: str = "GetTask",
+    body: bytes = b"",
+    secret: str | None = None,
+    date: str | None = None,
+    nonce: str | None = None,
+    tamper: bytes | None = None,
+    version: str = "2024-05-18",
+    token: str | None = None,
+    ak: str | None = None,
+) -> tuple[int, dict]:
     """A hand-signed ACS3 request (the SDK always signs correctly, so rejections need this)."""
     headers = {
         "host": emu.host_port,
@@ -153,7 +167,9 @@ def raw_call(emu: DataWorksEmulator, *, action: str = "GetTask", body: bytes = b
     query = [("Id", str(RELEASE))]
     to_sign = sig.string_to_sign("POST", "/", query, headers, names, headers["x-acs-content-sha256"])
     signature = sig.sign(secret or emu.access_key_secret, to_sign)
-    headers["Authorization"] = f"{sig.ALGORITHM} Credential={ak or emu.access_key_id},SignedHeaders={';'.join(names)},Signature={signature}"
+    headers["Authorization"] = (
+        f"{sig.ALGORITHM} Credential={ak or emu.access_key_id},SignedHeaders={';'.join(names)},Signature={signature}"
+    )
     request = urllib.request.Request(f"{emu.endpoint}/?Id={RELEASE}", data=tamper if tamper is not None else body,
                                      headers=headers, method="POST")  # fmt: skip
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -226,7 +242,7 @@ def test_each_fault_kind_surfaces_as_the_documented_sdk_exception(emulator: Data
         with pytest.raises(UnretryableException):
             c.get_task(get)
     emulator.inject_fault("GetTask", kind="slow", delay_seconds=3)
-    with pytest.raises(UnretryableException, match="(?i)timed? ?out"):
+    with pytest.raises(UnretryableException, match=r"(?i)timed? ?out"):
         c.get_task(get)
     emulator.inject_fault(None, kind="error", http_status=403, code="Forbidden.Access", message="no")
     with pytest.raises(ClientException) as forbidden:

@@ -164,9 +164,11 @@ def test_dst_days_through_the_api(region: str, day: date, hourly: int, daily_dry
         emu.clock.freeze(datetime(2026, 12, 31, tzinfo=timezone.utc))
         zone = ws.timezone
         bizdate = bizdate_ms(parse_trigger_time(f"{day} 12:00:00", zone), zone)
-        listed = client(emu).list_task_instances(
-            m.ListTaskInstancesRequest(project_id=WORKSPACE, bizdate=bizdate, page_size=100)
-        ).body.paging_info.task_instances
+        listed = (
+            client(emu)
+            .list_task_instances(m.ListTaskInstancesRequest(project_id=WORKSPACE, bizdate=bizdate, page_size=100))
+            .body.paging_info.task_instances
+        )
         hours = [i for i in listed if i.task_id == 1]
         (daily,) = [i for i in listed if i.task_id == 2]
         assert len(hours) == hourly and len({i.trigger_time for i in hours}) == hourly

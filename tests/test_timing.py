@@ -92,7 +92,7 @@ def test_run_moment_prefers_data_interval_end_and_never_falls_back_to_now() -> N
     start = end.subtract(days=1)
     assert run_moment({"data_interval_end": end, "logical_date": start}) == (end, "data_interval_end")
     assert run_moment({"logical_date": start}) == (start, "logical_date")
-    with pytest.raises(TriggerTimeError, match="no logical date.*Pass trigger_time"):
+    with pytest.raises(TriggerTimeError, match=r"no logical date.*Pass trigger_time"):
         run_moment({"dag_run": object()})
 
 

@@ -29,6 +29,8 @@ Choices where the vendor is silent (each documented in the README's emulator sec
       400 ``Invalid.TaskInstance.AlreadyTriggered`` (``repeat_trigger="error"``).
     - Triggering a frozen instance is refused: 400 ``Forbidden.TaskInstance.Frozen``.
     - No instance for (TaskId, TriggerTime, EnvType): 404 ``Invalid.TaskInstance.NotFound``.
+    - A ListTaskInstances ``Bizdate`` that is not 00:00 in the workspace zone (a client computing it in
+      the wrong zone) is read as the calendar day it falls on in the workspace zone.
     - Resource capacity: at most ``resource_capacity`` instances of a workspace run at once; the rest
       wait in WaitResource, and a triggered instance does too.
     - A workflow instance (one per workflow and scheduled day) is Failure if any of its task instances
@@ -300,14 +302,8 @@ class Backend:
         """Every instance of a workspace whose business date is ``bizdate_ms`` (00:00 in its zone)."""
         with self._lock:
             ws = self._workspace(project_id)
-            local = datetime.fromtimestamp(bizdate_ms / 1000, tz=ws.zone)
-            if (local.hour, local.minute, local.second) != (0, 0, 0):
-                raise ApiError(
-                    400,
-                    "Invalid.Param",
-                    f"Bizdate {bizdate_ms} is not 00:00 of a day in the workspace time zone {ws.timezone}.",
-                )
-            day = local.date() + timedelta(days=1)
+            # A Bizdate that is not 00:00 in the workspace zone is read as the day it falls on there.
+            day = datetime.fromtimestamp(bizdate_ms / 1000, tz=ws.zone).date() + timedelta(days=1)
             self._ensure_day(ws, day)
             self.advance()
             return [i for i in self.instances.values() if i.workspace_id == ws.id and i.scheduled_day == day]

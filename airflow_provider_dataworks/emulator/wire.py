@@ -172,9 +172,14 @@ class _Handler(BaseHTTPRequestHandler):
         form_pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         raw = {**dict(form_pairs), **dict(query_pairs)}
         action = headers.get("x-acs-action", "")
-        access_key_id: str | None = None
-        fault_kind: str | None = None
-        status, error_code = 200, None
+        auth = signature.parse_authorization(headers.get("authorization"))
+        access_key_id = auth.access_key_id if auth else None
+
+        def record(status: int, code: str | None, fault: str | None) -> None:
+            # Logged before answering, so a client that got its answer always finds its call in the log.
+            emulator.record(Call(action, raw, emulator.clock.now(), status, code, access_key_id, request_id, fault))
+
+        fault = None
         try:
             if path != "/" or action not in OPERATIONS:
                 raise ApiError(404, "InvalidApi.NotFound", f"Specified api {action or '(none)'} is not found.")
@@ -182,54 +187,36 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(
                     400, "InvalidVersion", f"Specified version {headers.get('x-acs-version')!r} is not valid."
                 )
-            auth = signature.parse_authorization(headers.get("authorization"))
-            access_key_id = auth.access_key_id if auth else None
             credential = verify_request(
                 self.command, path, query_pairs, headers, body, emulator.credential, emulator.nonces, time.time()
             )
             emulator.quota.charge(credential.access_key_id, emulator.clock.now(), time.monotonic())
             fault = emulator.faults.pick(action)
-            if fault is not None:
-                fault_kind = fault.kind
-                if self._apply_fault(fault, emulator, action, raw, access_key_id, request_id):
-                    return
+            if fault is not None and self._apply_fault(fault, record):
+                return
             operation = OPERATIONS[action]
             payload = operation.handler(emulator.backend, parse_params(operation.params, raw))
-            self._send_json(200, {"RequestId": request_id, **payload})
         except ApiError as err:
-            status, error_code = err.http_status, err.code
-            body_out = {"RequestId": request_id, "Code": err.code, "Message": err.message}
-            self._send_json(err.http_status, body_out, err.headers)
-        finally:
-            if fault_kind not in ("drop", "non_json"):
-                emulator.record(
-                    Call(action, raw, emulator.clock.now(), status, error_code, access_key_id, request_id, fault_kind)
-                )
+            record(err.http_status, err.code, fault.kind if fault else None)
+            self._send_json(
+                err.http_status, {"RequestId": request_id, "Code": err.code, "Message": err.message}, err.headers
+            )
+            return
+        record(200, None, fault.kind if fault else None)
+        self._send_json(200, {"RequestId": request_id, **payload})
 
-    def _apply_fault(
-        self,
-        fault: Fault,
-        emulator: DataWorksEmulator,
-        action: str,
-        raw: dict[str, str],
-        access_key_id: str | None,
-        request_id: str,
-    ) -> bool:
+    def _apply_fault(self, fault: Fault, record: Callable[[int, str | None, str | None], None]) -> bool:
         """Act out ``fault``; True when the answer (or its absence) is complete."""
         if fault.kind == "slow":
             time.sleep(fault.delay_seconds)
             return False
         if fault.kind == "drop":
-            emulator.record(
-                Call(action, raw, emulator.clock.now(), 0, "ConnectionDropped", access_key_id, request_id, "drop")
-            )
+            record(0, "ConnectionDropped", "drop")
             self.close_connection = True
             self.connection.close()
             return True
         if fault.kind == "non_json":
-            emulator.record(
-                Call(action, raw, emulator.clock.now(), 502, "NonJson", access_key_id, request_id, "non_json")
-            )
+            record(502, "NonJson", "non_json")
             self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
             return True
         raise fault.as_error()
