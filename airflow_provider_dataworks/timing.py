@@ -26,13 +26,17 @@ class TriggerTimeError(ValueError):
     """A trigger time that cannot name one instant; the message names the field and the fix."""
 
 
-def to_epoch_ms(moment: datetime) -> int:
-    """Epoch milliseconds of an aware datetime (exact, no float rounding)."""
+def plain_utc(moment: datetime) -> datetime:
+    """An aware datetime as a plain stdlib ``datetime`` in UTC (pendulum's subclass does its own arithmetic)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise TriggerTimeError(f"{moment.isoformat()} is naive; give it a time zone")
     utc = moment.astimezone(timezone.utc)
-    plain = datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, timezone.utc)
-    return (plain - _EPOCH) // _ONE_MS  # stdlib arithmetic (pendulum's Interval would lose exactness)
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, timezone.utc)
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (exact, no float rounding)."""
+    return (plain_utc(moment) - _EPOCH) // _ONE_MS
 
 
 def from_epoch_ms(epoch_ms: int) -> datetime:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+from airflow_provider_dataworks.timing import plain_utc
+
 
 class EmulatorClock:
     """Time as the emulated DataWorks sees it (aware UTC datetimes).
@@ -66,4 +68,4 @@ class EmulatorClock:
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"the clock needs an aware datetime, got naive {moment.isoformat()}")
-    return moment.astimezone(timezone.utc)
+    return plain_utc(moment)

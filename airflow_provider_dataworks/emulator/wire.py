@@ -11,6 +11,7 @@ import hashlib
 import json
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -196,7 +197,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             operation = OPERATIONS[action]
             payload = operation.handler(emulator.backend, parse_params(operation.params, raw))
-        except ApiError as err:
+        except Exception as unexpected:  # an emulator bug: answer as DataWorks would, and say so on stderr
+            if not isinstance(unexpected, ApiError):
+                traceback.print_exc()
+            err = (
+                unexpected
+                if isinstance(unexpected, ApiError)
+                else ApiError(500, "InternalError.System", repr(unexpected))
+            )
             record(err.http_status, err.code, fault.kind if fault else None)
             self._send_json(
                 err.http_status, {"RequestId": request_id, "Code": err.code, "Message": err.message}, err.headers

@@ -1,0 +1,23 @@
+"""(1) Trigger only: the DAG's schedule mirrors the node's (00:30 every day, Asia/Shanghai, the workspace zone).
+
+Each run releases the instance scheduled at the run's time: 2 API calls (ListTaskInstances + Trigger).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
+
+with DAG(
+    dag_id="example_dataworks_trigger",
+    schedule="30 0 * * *",  # same cron as the HTTP trigger node, read in the same zone as DataWorks
+    start_date=pendulum.datetime(2026, 11, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},  # "no instances yet" is retryable
+    tags=["dataworks", "example"],
+):
+    DataWorksTriggerOperator(task_id="release", dataworks_task_id=700001)

@@ -1,0 +1,270 @@
+"""Real Airflow (dag.test()) running the operator, sensor and trigger against the emulator."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from airflow_provider_dataworks.emulator import DataWorksEmulator
+from airflow_provider_dataworks.models import TaskInstanceStatus
+from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from tests.conftest import LOAD_A, RELEASE, SHANGHAI_0030, WORKSPACE, connection_json, ms, run_dag, task_states
+
+pytestmark = pytest.mark.usefixtures("airflow_db", "dataworks_conn")
+EXAMPLES = Path(__file__).parent.parent / "example_dags"
+T = ms(SHANGHAI_0030)
+RUN_DATE = pendulum.datetime(2026, 11, 25, 0, 30, tz="Asia/Shanghai")
+
+
+@pytest.fixture
+def ticking(emulator: DataWorksEmulator) -> Iterator[None]:
+    """Move the emulated clock 1 minute every 0.1 s of real time while the DAG runs."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.1):
+            emulator.clock.advance(timedelta(minutes=1))
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join()
+
+
+def run_example(name: str, logical_date: pendulum.DateTime = RUN_DATE) -> object:
+    return run_dag((EXAMPLES / f"{name}.py").read_text(), name, logical_date)
+
+
+def triggers(emu: DataWorksEmulator) -> list[str]:
+    return [c.params["TriggerTime"] for c in emu.calls_of("TriggerSchedulerTaskInstance")]
+
+
+def test_example_trigger_only_costs_two_calls_and_pushes_xcoms(emulator: DataWorksEmulator) -> None:
+    dr = run_example("example_dataworks_trigger")
+    assert task_states(dr) == {"release": "success"}
+    assert [c.action for c in emulator.calls] == ["ListTaskInstances", "TriggerSchedulerTaskInstance"]
+    assert triggers(emulator) == [str(T)]
+    inst = emulator.instance_of(RELEASE, T)
+    assert inst.releases == 1
+    ti = dr.get_task_instance("release")
+    assert ti.xcom_pull(task_ids="release") == inst.id
+    assert ti.xcom_pull(task_ids="release", key="scheduled_time") == "2026-11-25 00:30:00 +08:00"
+    assert ti.xcom_pull(task_ids="release", key="trigger_time_ms") == T
+    url = ti.xcom_pull(task_ids="release", key="dataworks_console_url")
+    assert f"instanceId={inst.id}" in url and "cn-hangzhou" in url
+
+
+def test_rerunning_the_same_date_does_not_trigger_again(emulator: DataWorksEmulator) -> None:
+    run_example("example_dataworks_trigger")
+    dr = run_example("example_dataworks_trigger")  # a backfill reprocessing / cleared task
+    assert task_states(dr) == {"release": "success"}
+    assert triggers(emulator) == [str(T)]
+    assert emulator.instance_of(RELEASE, T).releases == 1
+
+
+def test_example_wait_for_workflow_deferrable(emulator: DataWorksEmulator, ticking: None) -> None:
+    dr = run_example("example_dataworks_wait_workflow")
+    assert task_states(dr) == {"release_and_wait": "success"}
+    assert triggers(emulator) == [str(T)]
+    inst = emulator.instance_of(RELEASE, T)
+    wf = emulator.backend.workflow_instance(inst.workflow_instance_id)
+    assert emulator.backend.workflow_status(wf)[0] == TaskInstanceStatus.SUCCESS
+    polls = emulator.calls_of("GetWorkflowInstance")
+    assert len(polls) >= 1 and len(emulator.calls) == 2 + len(polls)
+
+
+def test_example_sensor_on_pushed_instance(emulator: DataWorksEmulator, ticking: None) -> None:
+    dr = run_example("example_dataworks_sensor")
+    assert task_states(dr) == {"release": "success", "wait_downstream": "success"}
+    down = emulator.backend.downstream(emulator.instance_of(RELEASE, T).id)
+    assert {d.status for d in down} == {TaskInstanceStatus.SUCCESS}
+    assert len(triggers(emulator)) == 1
+
+
+def test_example_explicit_trigger_time(emulator: DataWorksEmulator) -> None:
+    dr = run_example("example_dataworks_explicit_time", pendulum.datetime(2026, 11, 25, 2, 0, tz="UTC"))
+    assert task_states(dr) == {"release": "success"}
+    assert triggers(emulator) == [str(T)]
+
+
+DAG_TEMPLATE = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
+from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor
+with DAG("{dag_id}", schedule={schedule!r}, start_date=pendulum.datetime(2026, 1, 1, tz={tz!r}), catchup=False):
+    {body}
+"""
+
+
+def dag_source(dag_id: str, body: str, schedule: str = "30 0 * * *", tz: str = "Asia/Shanghai") -> str:
+    return DAG_TEMPLATE.format(dag_id=dag_id, body=body, schedule=schedule, tz=tz)
+
+
+def test_run_without_logical_date_fails_with_the_explanation(
+    emulator: DataWorksEmulator, capfd: pytest.CaptureFixture
+) -> None:
+    src = dag_source("no_logical_date", "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001)")
+    dr = run_dag(src, "no_logical_date", None)
+    assert task_states(dr) == {"release": "failed"}
+    assert "Pass trigger_time" in capfd.readouterr().out
+    assert emulator.calls == []
+
+
+def test_sync_wait_for_downstream_raises_naming_the_failed_instance(
+    emulator: DataWorksEmulator, ticking: None, capfd: pytest.CaptureFixture
+) -> None:
+    emulator.backend.tasks[LOAD_A].outcome = TaskInstanceStatus.FAILURE
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+        "wait_for='downstream', deferrable=False, poll_interval=1)"
+    )
+    dr = run_dag(dag_source("sync_downstream", body), "sync_downstream", RUN_DATE)
+    assert task_states(dr) == {"release": "failed"}
+    out = capfd.readouterr().out
+    assert "load_a" in out and "Failure" in out
+    assert len(triggers(emulator)) == 1
+
+
+def test_deferred_workflow_failure_names_the_culprit(
+    emulator: DataWorksEmulator, ticking: None, capfd: pytest.CaptureFixture
+) -> None:
+    emulator.backend.tasks[LOAD_A].outcome = TaskInstanceStatus.FAILURE
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+        "wait_for='workflow', deferrable=True, poll_interval=1)"
+    )
+    dr = run_dag(dag_source("deferred_workflow_fail", body), "deferred_workflow_fail", RUN_DATE)
+    assert task_states(dr) == {"release": "failed"}
+    assert "load_a) is Failure" in capfd.readouterr().out
+
+
+def test_wait_timeout_says_dataworks_keeps_running(emulator: DataWorksEmulator, capfd: pytest.CaptureFixture) -> None:
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+        "wait_for='workflow', deferrable=True, poll_interval=1, timeout=2)"
+    )
+    dr = run_dag(dag_source("wait_timeout", body), "wait_timeout", RUN_DATE)  # frozen clock: never finishes
+    assert task_states(dr) == {"release": "failed"}
+    assert "DataWorks keeps running" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize(("recurrence", "state", "trigger_calls"), [("Skip", "success", 0), ("Pause", "failed", 0)])
+def test_dry_run_succeeds_and_paused_fails_without_a_trigger(
+    emulator: DataWorksEmulator, recurrence: str, state: str, trigger_calls: int
+) -> None:
+    from airflow_provider_dataworks.models import TriggerRecurrence
+
+    emulator.instance_of(RELEASE, T).recurrence = TriggerRecurrence(recurrence)
+    src = dag_source(
+        f"recurrence_{recurrence}", "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001)"
+    )
+    dr = run_dag(src, f"recurrence_{recurrence}", RUN_DATE)
+    assert task_states(dr) == {"release": state}
+    assert len(triggers(emulator)) == trigger_calls
+
+
+def test_project_id_from_get_task_when_unknown(emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, project_id=None))
+    src = dag_source("no_project", "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001)")
+    dr = run_dag(src, "no_project", RUN_DATE)
+    assert task_states(dr) == {"release": "success"}
+    assert [c.action for c in emulator.calls] == ["GetTask", "ListTaskInstances", "TriggerSchedulerTaskInstance"]
+
+
+@pytest.mark.parametrize(("region", "zone", "local"), [
+    ("eu-central-1", "Europe/Berlin", (2026, 3, 29, 3, 0)),   # first hour after spring forward (no 02:00)
+    ("eu-central-1", "Europe/Berlin", (2026, 10, 25, 2, 0)),  # the kept (second) 02:00
+    ("us-west-1", "America/Los_Angeles", (2026, 3, 8, 3, 0)),
+    ("us-west-1", "America/Los_Angeles", (2026, 11, 1, 1, 0)),
+])  # fmt: skip
+def test_dst_days_hourly_node(monkeypatch: pytest.MonkeyPatch, region: str, zone: str, local: tuple[int, ...]) -> None:
+    with DataWorksEmulator() as emu:
+        ws = emu.add_workspace(3003, region)
+        emu.add_task(ws, 900001, "hourly_release", http_trigger=True, cron="0 * * * *")
+        emu.clock.freeze(pendulum.datetime(2026, 12, 1, tz="UTC"))
+        monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emu, region_id=region, project_id=3003))
+        dag_id = f"dst_{region.replace('-', '_')}_{local[1]}"
+        src = dag_source(
+            dag_id, "DataWorksTriggerOperator(task_id='release', dataworks_task_id=900001)", "0 * * * *", zone
+        )
+        moment = pendulum.datetime(*local, tz=zone)
+        if local[1] in (10, 11):  # the repeated hour: the second occurrence is the one DataWorks keeps
+            moment = moment.add(hours=1) if moment.add(hours=1).hour == moment.hour else moment
+        dr = run_dag(src, dag_id, moment)
+        assert task_states(dr) == {"release": "success"}
+        (sent,) = triggers(emu)
+        inst = emu.instance_of(900001, int(sent))
+        assert inst.releases == 1 and int(sent) == ms(moment)
+
+
+def test_trigger_serialize_round_trip_and_serde() -> None:
+    trigger = DataWorksTaskInstanceTrigger(
+        dataworks_conn_id="dataworks_default", instance_id=5, wait_for="workflow", poll_interval=30, deadline=1.5e9,
+        released=True, trigger_sent_at_ms=T, workflow_instance_id=7, initial_delay=30,
+    )  # fmt: skip
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_dataworks.triggers.dataworks.DataWorksTaskInstanceTrigger"
+    assert all(isinstance(v, (str, int, float, bool, type(None))) for v in kwargs.values())
+    from airflow.sdk.serde import deserialize, serialize
+
+    again = DataWorksTaskInstanceTrigger(**deserialize(serialize(kwargs)))
+    assert again.serialize() == (path, kwargs)
+
+
+def test_sensor_by_task_and_time_sync(emulator: DataWorksEmulator, ticking: None) -> None:
+    emulator.backend.trigger(RELEASE, T, "Prod")
+    body = (
+        "DataWorksTaskInstanceSensor(task_id='wait', dataworks_task_id=700001, wait_for='workflow', "
+        "poke_interval=1, timeout=120)"
+    )
+    dr = run_dag(dag_source("sensor_sync", body), "sensor_sync", RUN_DATE)
+    assert task_states(dr) == {"wait": "success"}
+    assert emulator.calls[0].action == "ListTaskInstances" and not triggers(emulator)
+
+
+def test_example_dags_parse_without_the_sdk(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for example in EXAMPLES.glob("*.py"):
+        shutil.copy(example, tmp_path / example.name)
+    code = (
+        "import runpy, sys, glob\n"
+        f"[runpy.run_path(p) for p in glob.glob({str(tmp_path)!r} + '/*.py')]\n"
+        "print([m for m in sys.modules if m.startswith(('alibabacloud', 'darabonba', 'Tea'))])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_bad_arguments_fail_at_parse_time() -> None:
+    from airflow_provider_dataworks.exceptions import DataWorksConfigError
+    from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
+    from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor
+
+    cases = [
+        ({"dataworks_task_id": "release_node"}, "dataworks_task_id"),
+        ({"dataworks_task_id": 1, "env_type": "prod"}, "env_type"),
+        ({"dataworks_task_id": 1, "wait_for": "everything"}, "wait_for"),
+        ({"dataworks_task_id": 1, "timezone": "CST"}, "timezone"),
+        ({"dataworks_task_id": 1, "trigger_time": "2026-11-25T00:30:00"}, "trigger_time"),
+        ({"dataworks_task_id": 1, "trigger_time": 1795537800}, "trigger_time"),
+        ({"dataworks_task_id": 1, "poll_interval": 0}, "poll_interval"),
+        ({"dataworks_task_id": 1, "project_id": "ws"}, "project_id"),
+        ({"dataworks_task_id": -3}, "dataworks_task_id"),
+    ]
+    for kwargs, field in cases:
+        with pytest.raises(DataWorksConfigError, match=field):
+            DataWorksTriggerOperator(task_id="t", **kwargs)
+    with pytest.raises(DataWorksConfigError, match="instance_id"):
+        DataWorksTaskInstanceSensor(task_id="s")
+    templated = DataWorksTriggerOperator(task_id="t", dataworks_task_id="{{ var.value.node }}", project_id=WORKSPACE)
+    assert templated.dataworks_task_id == "{{ var.value.node }}"
