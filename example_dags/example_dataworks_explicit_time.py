@@ -22,6 +22,8 @@ with DAG(
         task_id="release",
         dataworks_task_id=700001,
         # 02:00 UTC is 10:00 in Shanghai: release that calendar day's 00:30 instance.
-        trigger_time="{{ (data_interval_end or logical_date).in_timezone('Asia/Shanghai').strftime('%Y-%m-%d') }} 00:30:00",
+        trigger_time=(
+            "{{ (data_interval_end or logical_date).in_timezone('Asia/Shanghai').strftime('%Y-%m-%d') }} 00:30:00"
+        ),
         timezone="Asia/Shanghai",
     )

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -603,7 +603,9 @@ class Backend:
             raise ApiError(404, "Invalid.Project.NotFound", f"The workspace (project) {workspace_id} does not exist.")
         return ws
 
-    def _per_instance(self, ids: Iterable[int], action) -> dict[int, tuple[bool, str]]:  # type: ignore[no-untyped-def]
+    def _per_instance(
+        self, ids: Iterable[int], action: Callable[[Instance, datetime], str | None]
+    ) -> dict[int, tuple[bool, str]]:
         with self._lock:
             self.advance()
             now = self.now()
