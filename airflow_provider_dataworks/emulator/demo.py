@@ -76,7 +76,7 @@ def main() -> int:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print()
     for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
     print(f"\n{len(rows) - failed} of {len(rows)} runs succeeded; emulator calls in all: {len(emu.calls)}")
     shutil.rmtree(home, ignore_errors=True)
     return 1 if failed else 0
