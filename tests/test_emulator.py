@@ -300,3 +300,32 @@ def test_control_api_from_another_process_view(emulator: DataWorksEmulator) -> N
     control.clear_faults()
     control.reset()
     assert emulator.backend.workspaces == {}
+
+
+def test_cli_serves_a_yaml_scenario_and_prints_credentials(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    spec = tmp_path / "scenario.yaml"
+    spec.write_text(
+        "workspaces:\n"
+        "  - id: 4004\n"
+        "    region: us-east-1\n"
+        "    tasks:\n"
+        "      - {id: 1, name: release, http_trigger: true, cron: '0 6 * * *'}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_dataworks.emulator.cli", "--spec", str(spec)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        c = Client(Config(endpoint=info["host_port"], protocol="http", access_key_id=info["access_key_id"],
+                          access_key_secret=info["access_key_secret"]))  # fmt: skip
+        assert c.get_project(m.GetProjectRequest(id=4004)).body.project.id == 4004
+        assert EmulatorControl(info["endpoint"]).calls()[0]["action"] == "GetProject"
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

@@ -219,3 +219,15 @@ def test_retry_after_is_honoured(emulator: DataWorksEmulator, dataworks_conn: st
     assert waited >= 0.4  # the back-off alone is at most 0.05 s here
     assert [c.http_status for c in emulator.calls_of("GetTask")] == [429, 200]
     assert timedelta(0) <= emulator.calls[-1].at - emulator.calls[0].at
+
+
+def test_airflow_discovers_the_provider_and_its_connection_type(airflow_db: object) -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-dataworks" in manager.providers
+    hook_info = manager.hooks["dataworks"]
+    assert hook_info is not None and hook_info.hook_name == "Alibaba Cloud DataWorks"
+    assert "airflow_provider_dataworks.links.DataWorksInstanceLink" in manager.extra_links_class_names
+    fields = manager.providers["airflow-provider-dataworks"].data["connection-types"][0]["conn-fields"]
+    assert fields["security_token"]["schema"]["format"] == "password"
