@@ -268,3 +268,55 @@ def test_bad_arguments_fail_at_parse_time() -> None:
         DataWorksTaskInstanceSensor(task_id="s")
     templated = DataWorksTriggerOperator(task_id="t", dataworks_task_id="{{ var.value.node }}", project_id=WORKSPACE)
     assert templated.dataworks_task_id == "{{ var.value.node }}"
+
+
+def test_retry_after_a_failure_past_the_trigger_reattaches_without_triggering_again(
+    emulator: DataWorksEmulator, ticking: None
+) -> None:
+    """Airflow 3.3+: the triggered instance is in the task state store, so try 2 re-attaches (ResumableJobMixin)."""
+    emulator.inject_fault("GetWorkflowInstance", kind="error", http_status=403, code="Forbidden.Access", message="x")
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+        "wait_for='workflow', poll_interval=1, retries=1, retry_delay=__import__('datetime').timedelta(0))"
+    )
+    dr = run_dag(dag_source("durable_retry", body), "durable_retry", RUN_DATE)
+    assert task_states(dr) == {"release": "success"}
+    actions = [c.action for c in emulator.calls]
+    assert actions.count("TriggerSchedulerTaskInstance") == 1 and actions.count("ListTaskInstances") == 1
+    failed_at = [(c.action, c.http_status) for c in emulator.calls].index(("GetWorkflowInstance", 403))
+    assert actions[:failed_at] == ["ListTaskInstances", "TriggerSchedulerTaskInstance"]
+    assert set(actions[failed_at:]) == {"GetWorkflowInstance"}  # try 2 only read the workflow: it re-attached
+    assert emulator.instance_of(RELEASE, T).releases == 1
+
+
+def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upstream takes 72 h: our early trigger expires, the instance then waits; the operator re-sends once."""
+    with DataWorksEmulator() as emu:
+        ws = emu.add_workspace(WORKSPACE, "cn-hangzhou")
+        emu.add_task(ws, 1, "very_slow_upstream", cron="0 0 * * *", duration=timedelta(hours=72))
+        emu.add_task(ws, RELEASE, "release", http_trigger=True, cron="30 0 * * *", upstream=[1])
+        monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emu, retry_limit=3))
+        today = pendulum.now("Asia/Shanghai").start_of("day").add(minutes=30)
+        if pendulum.now("Asia/Shanghai") < today:  # the emulated clock follows real time: use a past 00:30
+            today = today.subtract(days=1)
+        stop = threading.Event()
+
+        def fast_clock() -> None:
+            while not stop.wait(0.2):
+                emu.clock.advance(timedelta(hours=1))
+
+        thread = threading.Thread(target=fast_clock, daemon=True)
+        thread.start()
+        try:
+            body = (
+                "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+                "wait_for='instance', poll_interval=1, timeout=120)"
+            )
+            dr = run_dag(dag_source("retention_resend", body), "retention_resend", today)
+        finally:
+            stop.set()
+            thread.join()
+        assert task_states(dr) == {"release": "success"}
+        inst = emu.instance_of(RELEASE, ms(today))
+        assert len(emu.calls_of("TriggerSchedulerTaskInstance")) == 2
+        assert (inst.dropped_triggers, inst.releases) == (1, 1)
