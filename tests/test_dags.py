@@ -289,7 +289,8 @@ def test_retry_after_a_failure_past_the_trigger_reattaches_without_triggering_ag
     assert emulator.instance_of(RELEASE, T).releases == 1
 
 
-def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyPatch, deferrable: bool) -> None:
     """Upstream takes 72 h: our early trigger expires, the instance then waits; the operator re-sends once."""
     with DataWorksEmulator() as emu:
         ws = emu.add_workspace(WORKSPACE, "cn-hangzhou")
@@ -310,9 +311,10 @@ def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyP
         try:
             body = (
                 "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
-                "wait_for='instance', poll_interval=1, timeout=120)"
+                f"wait_for='instance', poll_interval=1, timeout=120, deferrable={deferrable})"
             )
-            dr = run_dag(dag_source("retention_resend", body), "retention_resend", today)
+            dag_id = f"retention_resend_{deferrable}"
+            dr = run_dag(dag_source(dag_id, body), dag_id, today)
         finally:
             stop.set()
             thread.join()
