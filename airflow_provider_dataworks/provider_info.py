@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_dataworks import __version__
-from airflow_provider_dataworks.hooks.connection import AUTH_TYPES, EXTRA_FIELDS, SECRET_EXTRAS
+from airflow_provider_dataworks.hooks.connection import AUTH_TYPES, EXTRA_FIELDS, SECRET_EXTRAS, UI_FIELD_BEHAVIOUR
 
 
 def _conn_fields() -> dict[str, Any]:
@@ -65,16 +65,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Alibaba Cloud DataWorks",
                 "connection-type": "dataworks",
                 "conn-fields": _conn_fields(),
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "host"],
-                    "relabeling": {"login": "AccessKey ID", "password": "AccessKey Secret"},
-                    "placeholders": {
-                        "login": "LTAI5t...",
-                        "region_id": "cn-hangzhou",
-                        "endpoint": "dataworks.cn-hangzhou.aliyuncs.com",
-                        "timezone": "Asia/Shanghai",
-                    },
-                },
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],
         "extra-links": ["airflow_provider_dataworks.links.DataWorksInstanceLink"],

@@ -8,11 +8,11 @@ released, every target waits on it first, so the trigger instance is read until 
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, WorkflowInstance
+from airflow_provider_dataworks.steps import HookCall, Steps
 from airflow_provider_dataworks.timing import format_in_zone
 
 WAIT_FOR = ("instance", "downstream", "workflow")
@@ -106,18 +106,6 @@ def describe_instance(inst: TaskInstance, zone: str) -> str:
     return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence}"
 
 
-@dataclass(frozen=True)
-class HookCall:
-    """One read a poll needs: the sync hook method ``name`` (its async twin is ``"a" + name``)."""
-
-    name: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-PollSteps = Generator[HookCall, Any, Verdict]
-
-
 @dataclass
 class WaitPoller:
     """One wait's state between polls; :meth:`poll` yields the hook calls it needs (sans I/O).
@@ -132,7 +120,7 @@ class WaitPoller:
     resent: bool = False
     workflow_instance_id: int | None = None
 
-    def poll(self) -> PollSteps:
+    def poll(self) -> Steps[Verdict]:
         """One poll: 1 API call (2 while the trigger instance is not yet released; +1 to name a failure)."""
         if self.wait_for == "instance":
             inst = yield HookCall("get_instance", (self.instance_id,))
@@ -155,23 +143,3 @@ class WaitPoller:
             )
             failed = [m for m in members if m.status == TaskInstanceStatus.FAILURE]
         return judge_workflow(wfi, failed)
-
-
-def run_sync(steps: PollSteps, hook: Any) -> Verdict:
-    """Drive ``steps`` with the hook's sync methods."""
-    try:
-        call = next(steps)
-        while True:
-            call = steps.send(getattr(hook, call.name)(*call.args, **call.kwargs))
-    except StopIteration as done:
-        return done.value
-
-
-async def run_async(steps: PollSteps, hook: Any) -> Verdict:
-    """Drive ``steps`` with the hook's async methods."""
-    try:
-        call = next(steps)
-        while True:
-            call = steps.send(await getattr(hook, "a" + call.name)(*call.args, **call.kwargs))
-    except StopIteration as done:
-        return done.value

@@ -36,6 +36,20 @@ EXTRA_FIELDS: dict[str, str] = {
     "qps": "Client-side calls per second for this connection (default 2)",
 }
 SECRET_EXTRAS = ("security_token",)
+#: The connection form's behaviour (provider-info spelling; the hook's 2.x method uses underscores).
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "host"],
+    "relabeling": {"login": "AccessKey ID", "password": "AccessKey Secret"},
+    "placeholders": {
+        "login": "LTAI5t...",
+        "region_id": "cn-hangzhou",
+        "endpoint": "dataworks.cn-hangzhou.aliyuncs.com",
+        "project_id": "12345",
+        "timezone": "Asia/Shanghai",
+        "env_type": "Prod",
+        "auth_type": "access_key",
+    },
+}
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
 

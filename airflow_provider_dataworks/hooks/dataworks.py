@@ -46,11 +46,13 @@ from airflow_provider_dataworks.exceptions import (
 from airflow_provider_dataworks.hooks.connection import (
     AUTH_TYPES,
     EXTRA_FIELDS,
+    UI_FIELD_BEHAVIOUR,
     ConnectionSettings,
     parse_connection,
 )
 from airflow_provider_dataworks.hooks.ratelimit import limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
+from airflow_provider_dataworks.steps import HookCall, Steps, run_async, run_sync
 from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone
 from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
 
@@ -165,19 +167,8 @@ class DataWorksHook(BaseHook):
     # ----------------------------------------------------------------------------- connection form
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port", "host"],
-            "relabeling": {"login": "AccessKey ID", "password": "AccessKey Secret"},
-            "placeholders": {
-                "login": "LTAI5t...",
-                "region_id": "cn-hangzhou",
-                "endpoint": "dataworks.cn-hangzhou.aliyuncs.com",
-                "project_id": "12345",
-                "timezone": "Asia/Shanghai",
-                "env_type": "Prod",
-                "auth_type": "access_key",
-            },
-        }
+        """Airflow 2.x's form behaviour; the same as ``ui-field-behaviour`` in the provider info."""
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -373,16 +364,9 @@ class DataWorksHook(BaseHook):
         env_type: str | None = None,
         workflow_instance_id: int | None = None,
     ) -> list[TaskInstance]:
-        """ListTaskInstances of one business date (epoch ms), every page."""
-        found: list[TaskInstance] = []
-        page = 1
-        while True:
-            params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id, page)
-            info = self.call("ListTaskInstances", **params)["PagingInfo"]
-            found += [TaskInstance.from_api(i) for i in info.get("TaskInstances") or []]
-            if page * PAGE_SIZE >= int(info.get("TotalCount") or 0):
-                return found
-            page += 1
+        """ListTaskInstances of one business date (epoch ms, 00:00 in the scheduling zone), every page."""
+        params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id)
+        return run_sync(_paged("ListTaskInstances", params, _instances_of), self)
 
     def find_instance(
         self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
@@ -392,14 +376,8 @@ class DataWorksHook(BaseHook):
         return match_instance(day, task_id, trigger_time_ms, zone)
 
     def list_downstream(self, instance_id: int) -> list[TaskInstance]:
-        found: list[TaskInstance] = []
-        page = 1
-        while True:
-            info = self.call("ListDownstreamTaskInstances", id=instance_id, page_number=page, page_size=PAGE_SIZE)
-            found += _downstream_of(info["PagingInfo"])
-            if page * PAGE_SIZE >= int(info["PagingInfo"].get("TotalCount") or 0):
-                return found
-            page += 1
+        """ListDownstreamTaskInstances: the direct downstream instances, every page."""
+        return run_sync(_paged("ListDownstreamTaskInstances", {"id": instance_id}, _downstream_of), self)
 
     def get_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
         return WorkflowInstance.from_api(self.call("GetWorkflowInstance", id=workflow_instance_id)["WorkflowInstance"])
@@ -446,15 +424,8 @@ class DataWorksHook(BaseHook):
         env_type: str | None = None,
         workflow_instance_id: int | None = None,
     ) -> list[TaskInstance]:
-        found: list[TaskInstance] = []
-        page = 1
-        while True:
-            params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id, page)
-            info = (await self.acall("ListTaskInstances", **params))["PagingInfo"]
-            found += [TaskInstance.from_api(i) for i in info.get("TaskInstances") or []]
-            if page * PAGE_SIZE >= int(info.get("TotalCount") or 0):
-                return found
-            page += 1
+        params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id)
+        return await run_async(_paged("ListTaskInstances", params, _instances_of), self)
 
     async def afind_instance(
         self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
@@ -465,16 +436,7 @@ class DataWorksHook(BaseHook):
         return match_instance(day, task_id, trigger_time_ms, zone)
 
     async def alist_downstream(self, instance_id: int) -> list[TaskInstance]:
-        found: list[TaskInstance] = []
-        page = 1
-        while True:
-            info = await self.acall(
-                "ListDownstreamTaskInstances", id=instance_id, page_number=page, page_size=PAGE_SIZE
-            )
-            found += _downstream_of(info["PagingInfo"])
-            if page * PAGE_SIZE >= int(info["PagingInfo"].get("TotalCount") or 0):
-                return found
-            page += 1
+        return await run_async(_paged("ListDownstreamTaskInstances", {"id": instance_id}, _downstream_of), self)
 
     async def aget_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
         body = await self.acall("GetWorkflowInstance", id=workflow_instance_id)
@@ -498,6 +460,25 @@ def _check_success(action: str, body: dict[str, Any]) -> None:
                                 body.get("RequestId"))  # fmt: skip
 
 
+def _paged(
+    action: str, params: dict[str, Any], rows_of: Callable[[dict[str, Any]], list[TaskInstance]]
+) -> Steps[list[TaskInstance]]:
+    """Every page of a listing: one ``call`` of ``action`` per 500 rows."""
+    found: list[TaskInstance] = []
+    page = 1
+    while True:
+        body = yield HookCall("call", (action,), {**params, "page_number": page, "page_size": PAGE_SIZE})
+        info = body["PagingInfo"]
+        found += rows_of(info)
+        if page * PAGE_SIZE >= int(info.get("TotalCount") or 0):
+            return found
+        page += 1
+
+
+def _instances_of(paging: dict[str, Any]) -> list[TaskInstance]:
+    return [TaskInstance.from_api(i) for i in paging.get("TaskInstances") or []]
+
+
 def _list_params(
     project_id: int,
     bizdate: int,
@@ -505,15 +486,8 @@ def _list_params(
     ids: list[int] | None,
     env_type: str | None,
     workflow_instance_id: int | None,
-    page: int,
 ) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "project_id": project_id,
-        "bizdate": bizdate,
-        "page_number": page,
-        "page_size": PAGE_SIZE,
-        "sort_by": "TriggerTime Asc",
-    }
+    params: dict[str, Any] = {"project_id": project_id, "bizdate": bizdate, "sort_by": "TriggerTime Asc"}
     if task_id is not None:
         params["task_id"] = task_id
     if ids:

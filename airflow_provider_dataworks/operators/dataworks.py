@@ -26,6 +26,7 @@ from airflow_provider_dataworks.exceptions import (
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
 from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
+from airflow_provider_dataworks.steps import run_sync
 from airflow_provider_dataworks.timing import (
     TriggerTimeError,
     format_in_zone,
@@ -44,7 +45,7 @@ from airflow_provider_dataworks.validation import (
     check_wait_for,
 )
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
-from airflow_provider_dataworks.waiting import DONE, FAILED, RETRIGGER, WaitPoller, describe_instance, run_sync
+from airflow_provider_dataworks.waiting import DONE, FAILED, RETRIGGER, WaitPoller, describe_instance
 
 EVENT_STATUSES = ("success", "failure", "timeout", "error", "retrigger")
 

@@ -22,6 +22,7 @@ from airflow_provider_dataworks.exceptions import (
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
 from airflow_provider_dataworks.operators.dataworks import resolve_trigger_time, validate_event
+from airflow_provider_dataworks.steps import run_sync
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 from airflow_provider_dataworks.validation import (
     as_id,
@@ -34,7 +35,7 @@ from airflow_provider_dataworks.validation import (
     is_templated,
 )
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
-from airflow_provider_dataworks.waiting import DONE, FAILED, WaitPoller, run_sync
+from airflow_provider_dataworks.waiting import DONE, FAILED, WaitPoller
 
 
 class DataWorksTaskInstanceSensor(BaseSensorOperator):

@@ -21,7 +21,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataworks.exceptions import DataWorksError
-from airflow_provider_dataworks.waiting import WaitPoller, run_async
+from airflow_provider_dataworks.steps import run_async
+from airflow_provider_dataworks.waiting import WaitPoller
 
 
 class DataWorksTaskInstanceTrigger(BaseTrigger):
