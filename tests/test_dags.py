@@ -322,3 +322,56 @@ def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyP
         inst = emu.instance_of(RELEASE, ms(today))
         assert len(emu.calls_of("TriggerSchedulerTaskInstance")) == 2
         assert (inst.dropped_triggers, inst.releases) == (1, 1)
+
+
+def test_instance_already_failed_fails_without_a_trigger(
+    emulator: DataWorksEmulator, capfd: pytest.CaptureFixture
+) -> None:
+    emulator.set_instance_status(emulator.instance_of(RELEASE, T).id, "Failure")
+    src = dag_source("already_failed", "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001)")
+    dr = run_dag(src, "already_failed", RUN_DATE)
+    assert task_states(dr) == {"release": "failed"}
+    assert not triggers(emulator) and "rerun it in DataWorks" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_sensor_raises_on_failure(emulator: DataWorksEmulator, ticking: None, deferrable: bool) -> None:
+    emulator.backend.tasks[LOAD_A].outcome = TaskInstanceStatus.FAILURE
+    emulator.backend.trigger(RELEASE, T, "Prod")
+    inst_id = emulator.instance_of(RELEASE, T).id
+    body = (
+        f"DataWorksTaskInstanceSensor(task_id='wait', instance_id={inst_id}, wait_for='downstream', poke_interval=1, "
+        f"timeout=60, deferrable={deferrable})"
+    )
+    dag_id = f"sensor_failure_{deferrable}"
+    dr = run_dag(dag_source(dag_id, body), dag_id, RUN_DATE)
+    assert task_states(dr) == {"wait": "failed"}
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_sensor_timeout_holds_in_both_modes(
+    emulator: DataWorksEmulator, deferrable: bool, capfd: pytest.CaptureFixture
+) -> None:
+    inst_id = emulator.instance_of(RELEASE, T).id  # frozen clock: it waits for its trigger forever
+    body = (
+        f"DataWorksTaskInstanceSensor(task_id='wait', instance_id={inst_id}, poke_interval=1, timeout=3, "
+        f"deferrable={deferrable})"
+    )
+    dag_id = f"sensor_timeout_{deferrable}"
+    dr = run_dag(dag_source(dag_id, body), dag_id, RUN_DATE)
+    assert task_states(dr) == {"wait": "failed"}
+    assert 1 <= len(emulator.calls_of("GetTaskInstance")) <= 5  # about one poke a second, never faster
+    assert "timed out" in capfd.readouterr().out.lower()
+
+
+def test_sync_wait_timeout_says_dataworks_keeps_running(
+    emulator: DataWorksEmulator, capfd: pytest.CaptureFixture
+) -> None:
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+        "wait_for='downstream', deferrable=False, poll_interval=1, timeout=2)"
+    )
+    dr = run_dag(dag_source("sync_timeout", body), "sync_timeout", RUN_DATE)
+    assert task_states(dr) == {"release": "failed"}
+    assert "DataWorks keeps running" in capfd.readouterr().out
+    assert len(emulator.calls_of("ListDownstreamTaskInstances")) <= 2
