@@ -5,7 +5,10 @@ PY := $(VENV)/bin/python
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
 unexport HTTP_PROXY HTTPS_PROXY http_proxy https_proxy
 
-.PHONY: install lint test demo emulator clean
+VENV2 ?= .venv-airflow2
+AIRFLOW2 ?= apache-airflow==2.11.*
+
+.PHONY: install lint test test-airflow2 demo emulator clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +26,16 @@ lint: install
 test: lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+$(VENV2)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV2)
+	$(VENV2)/bin/pip install -q --upgrade uv
+	$(VENV2)/bin/uv pip install -q --python $(VENV2)/bin/python "$(AIRFLOW2)" -e ".[dev]"
+	touch $@
+
+# Unit, emulator and dag.test() suites (examples included) on Airflow 2.11, in their own virtualenv.
+test-airflow2: $(VENV2)/.installed
+	$(VENV2)/bin/python -m pytest -q -p no:cacheprovider tests
+
 demo: install
 	$(PY) -m airflow_provider_dataworks.emulator.demo
 
@@ -30,4 +43,4 @@ emulator: install
 	$(VENV)/bin/dataworks-emulator --port 8765
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV2) .pytest_cache .mypy_cache .ruff_cache *.egg-info

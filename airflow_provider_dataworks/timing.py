@@ -84,6 +84,16 @@ def local_to_epoch_ms(wall: datetime, zone: str, field: str = "trigger_time") ->
     return to_epoch_ms(local)
 
 
+def kept_occurrence(epoch_ms: int, zone: str) -> int:
+    """The instant DataWorks uses for the wall time of ``epoch_ms`` in ``zone``.
+
+    The same instant, except in the first pass of a repeated hour (DST fall back): DataWorks keeps only
+    the second occurrence of such a wall time, so 02:00 +02:00 on 2026-10-25 in Berlin maps to 02:00 +01:00.
+    """
+    wall = in_zone(epoch_ms, zone).replace(tzinfo=None, fold=0)
+    return local_to_epoch_ms(wall, zone)
+
+
 def parse_trigger_time(value: Any, zone: str, field: str = "trigger_time") -> int:
     """Turn a user's ``trigger_time`` into epoch ms.
 

@@ -7,7 +7,7 @@ This DAG runs at 02:00 UTC; the node runs at 00:30 Asia/Shanghai. The template r
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG  # airflow.sdk.DAG on Airflow 3, airflow.DAG on 2.11
 
 from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG  # airflow.sdk.DAG on Airflow 3, airflow.DAG on 2.11
 
 from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
 from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor

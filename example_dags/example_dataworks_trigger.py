@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG  # airflow.sdk.DAG on Airflow 3, airflow.DAG on 2.11
 
 from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
 

@@ -12,6 +12,7 @@ from airflow_provider_dataworks.timing import (
     TriggerTimeError,
     bizdate_ms,
     format_in_zone,
+    kept_occurrence,
     parse_trigger_time,
     run_moment,
     to_epoch_ms,
@@ -74,6 +75,14 @@ def test_skipped_hour_is_an_error_and_repeated_hour_reads_as_second_occurrence()
         parse_trigger_time("2026-03-29 02:30:00", "Europe/Berlin")
     repeated = parse_trigger_time("2026-10-25 02:30:00", "Europe/Berlin")
     assert format_in_zone(repeated, "Europe/Berlin") == "2026-10-25 02:30:00 +01:00"  # the second 02:30 (CET)
+
+
+def test_first_pass_of_a_repeated_hour_maps_to_the_kept_second_pass() -> None:
+    first = to_epoch_ms(pendulum.datetime(2026, 10, 25, 0, 0, tz="UTC"))  # 02:00 +02:00 in Berlin
+    assert format_in_zone(first, "Europe/Berlin") == "2026-10-25 02:00:00 +02:00"
+    assert format_in_zone(kept_occurrence(first, "Europe/Berlin"), "Europe/Berlin") == "2026-10-25 02:00:00 +01:00"
+    assert kept_occurrence(first + 3_600_000, "Europe/Berlin") == first + 3_600_000  # the second pass itself
+    assert kept_occurrence(T0030, SH) == T0030
 
 
 def test_bizdate_follows_the_zone_across_dst() -> None:

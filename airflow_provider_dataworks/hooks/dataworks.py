@@ -44,7 +44,6 @@ from airflow_provider_dataworks.exceptions import (
     InstanceNotGeneratedError,
 )
 from airflow_provider_dataworks.hooks.connection import (
-    AUTH_TYPES,
     EXTRA_FIELDS,
     UI_FIELD_BEHAVIOUR,
     ConnectionSettings,
@@ -53,7 +52,7 @@ from airflow_provider_dataworks.hooks.connection import (
 from airflow_provider_dataworks.hooks.ratelimit import limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
 from airflow_provider_dataworks.steps import HookCall, Steps, run_async, run_sync
-from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone
+from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone, kept_occurrence
 from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
 
 log = logging.getLogger(__name__)
@@ -122,10 +121,11 @@ def _to_api_error(action: str, err: BaseException) -> DataWorksApiError:
 
 
 def match_instance(instances: Iterable[TaskInstance], task_id: int, trigger_time_ms: int, zone: str) -> TaskInstance:
-    """The instance of ``task_id`` scheduled exactly at ``trigger_time_ms``, from one day's list.
+    """The instance of ``task_id`` scheduled at ``trigger_time_ms``, from one day's list.
 
-    Raises InstanceNotGeneratedError when the day has none yet, InstanceNotFoundError (listing the day's
-    scheduled times in ``zone``) when none matches.
+    A time in the first pass of a repeated hour (DST fall back) names the instance DataWorks keeps, at the
+    second pass. Raises InstanceNotGeneratedError when the day has none yet, InstanceNotFoundError (listing
+    the day's scheduled times in ``zone``) when none matches.
     """
     mine = sorted((i for i in instances if i.task_id == task_id), key=lambda i: i.trigger_time_ms or 0)
     wanted = format_in_zone(trigger_time_ms, zone)
@@ -135,9 +135,10 @@ def match_instance(instances: Iterable[TaskInstance], task_id: int, trigger_time
             "generates a day's instances the evening before (T+1; a deploy after 23:30 only the day after next): "
             "the task will retry. If it keeps failing, check that the node is deployed to this environment."
         )
-    for inst in mine:
-        if inst.trigger_time_ms == trigger_time_ms:
-            return inst
+    for candidate in dict.fromkeys((trigger_time_ms, kept_occurrence(trigger_time_ms, zone))):
+        for inst in mine:
+            if inst.trigger_time_ms == candidate:
+                return inst
     listed = ", ".join(f"{format_in_zone(i.trigger_time_ms, zone)} (id {i.id})" for i in mine if i.trigger_time_ms)
     raise InstanceNotFoundError(
         f"Task {task_id} has no instance scheduled at {wanted} (TriggerTime {trigger_time_ms}). Its instances that "
@@ -175,16 +176,13 @@ class DataWorksHook(BaseHook):
         """Extra fields for Airflow 2.x's connection form (Airflow 3 reads ``conn-fields``)."""
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import PasswordField, SelectField, StringField
+        from wtforms import PasswordField, StringField
 
+        # Airflow 2.x accepts only String/Password/Integer/Boolean fields here (no SelectField).
         widgets: dict[str, Any] = {}
         for name, description in EXTRA_FIELDS.items():
             label = lazy_gettext(name.replace("_", " ").title())
-            if name == "auth_type":
-                widgets[name] = SelectField(
-                    label, choices=list(AUTH_TYPES), default="access_key", description=description
-                )
-            elif name == "security_token":
+            if name == "security_token":
                 widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=description)
             else:
                 widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=description)

@@ -168,6 +168,10 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             t["task_id"], t["trigger_time_ms"], project_id=t["project_id"], zone=t["zone"], env_type=t["env_type"]
         )
         self.log.info("Found %s", describe_instance(inst, t["zone"]))
+        if inst.trigger_time_ms != t["trigger_time_ms"]:
+            self.log.info("%s falls in the first pass of a repeated hour; DataWorks keeps only the second.",
+                          format_in_zone(t["trigger_time_ms"], t["zone"]))  # fmt: skip
+            t = {**t, "trigger_time_ms": inst.trigger_time_ms}
         sent_at_ms, released = self._act_on(inst, t)
         return {
             "instance_id": inst.id,
