@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class DataWorksError(Exception):
     """Base of every error of this provider."""
@@ -46,3 +49,17 @@ class InstanceFailedError(DataWorksError):
 
 class WaitTimeoutError(DataWorksError):
     """The wait ran out of time; DataWorks keeps running."""
+
+
+@contextmanager
+def fail_without_retry_on_config_error() -> Iterator[None]:
+    """Turn a run-time :class:`DataWorksConfigError` into ``AirflowFailException``: retrying cannot mend it.
+
+    (A run without a logical date, a missing connection or a malformed ``trigger_time`` rendered from conf.)
+    """
+    try:
+        yield
+    except DataWorksConfigError as err:
+        from airflow.providers.common.compat.sdk import AirflowFailException
+
+        raise AirflowFailException(f"{err} (not retried: fix the configuration)") from err

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--qps", type=int, help="per-AccessKey QPS limit (Basic edition: 5)")
     parser.add_argument("--daily-quota", type=int, help="per-AccessKey calls a day (Basic edition: 100)")
     parser.add_argument("--freeze-at", help="freeze the clock at this ISO-8601 instant (with offset)")
+    parser.add_argument("--sts", action="store_true", help="also issue STS credentials (id, secret, security token)")
     parser.add_argument("--info-file", help="also write the endpoint and credentials as JSON to this file")
     return parser
 
@@ -48,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     emu.start()
     info = emu.info()
+    if args.sts:
+        sts = emu.add_sts_credentials()
+        info["sts"] = {
+            "access_key_id": sts.access_key_id,
+            "access_key_secret": sts.access_key_secret,
+            "security_token": sts.security_token,
+        }
     if args.info_file:
         with open(args.info_file, "w") as handle:
             json.dump(info, handle)

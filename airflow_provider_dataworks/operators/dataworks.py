@@ -22,6 +22,7 @@ from airflow_provider_dataworks.exceptions import (
     DataWorksError,
     InstanceFailedError,
     WaitTimeoutError,
+    fail_without_retry_on_config_error,
 )
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
@@ -135,7 +136,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     # ---------------------------------------------------------------------------------------- run
     def execute(self, context: Any) -> int:
-        return self.execute_resumable(context)
+        with fail_without_retry_on_config_error():
+            return self.execute_resumable(context)
 
     def _target(self, context: Any) -> dict[str, Any]:
         """Task id, TriggerTime, zone, env and project of this run's instance (project may cost 1 GetTask)."""

@@ -18,6 +18,7 @@ from airflow_provider_dataworks.exceptions import (
     DataWorksError,
     InstanceFailedError,
     WaitTimeoutError,
+    fail_without_retry_on_config_error,
 )
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
@@ -128,24 +129,25 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return verdict.state == DONE
 
     def execute(self, context: Any) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if self.poke(context):
-            return self._poller.instance_id if self._poller else None
-        assert self._poller is not None
-        self.defer(
-            trigger=DataWorksTaskInstanceTrigger(
-                dataworks_conn_id=self.dataworks_conn_id,
-                instance_id=self._poller.instance_id,
-                wait_for=self.wait_for,
-                poll_interval=float(self.poke_interval),
-                deadline=time.time() + float(self.timeout) if self.timeout else None,
-                released=self._poller.released,
-                workflow_instance_id=self._poller.workflow_instance_id,
-                initial_delay=float(self.poke_interval),
-            ),
-            method_name="execute_complete",
-        )
+        with fail_without_retry_on_config_error():
+            if not self.deferrable:
+                return super().execute(context)
+            if self.poke(context):
+                return self._poller.instance_id if self._poller else None
+            assert self._poller is not None
+            self.defer(
+                trigger=DataWorksTaskInstanceTrigger(
+                    dataworks_conn_id=self.dataworks_conn_id,
+                    instance_id=self._poller.instance_id,
+                    wait_for=self.wait_for,
+                    poll_interval=float(self.poke_interval),
+                    deadline=time.time() + float(self.timeout) if self.timeout else None,
+                    released=self._poller.released,
+                    workflow_instance_id=self._poller.workflow_instance_id,
+                    initial_delay=float(self.poke_interval),
+                ),
+                method_name="execute_complete",
+            )
 
     def execute_complete(self, context: Any, event: Any = None) -> int:
         event = validate_event(event)

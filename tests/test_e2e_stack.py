@@ -1,0 +1,117 @@
+"""End to end on a real Airflow 3: api-server, dag-processor, scheduler, triggerer (LocalExecutor, SQLite).
+
+One stack for the module; each scenario uses its own DAG or dates. Unpaused DAGs also get their latest
+scheduled run (catchup=False): the assertions count it explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_dataworks.emulator import DEMO_SPEC
+from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
+from devtools.airflow_stack import AirflowStack, wait_for
+
+pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the stack is Airflow 3's (api-server, dag-processor)")
+
+EXAMPLES = Path(__file__).parent.parent / "example_dags"
+TRIGGER_ONLY, WAIT_WORKFLOW = "example_dataworks_trigger", "example_dataworks_wait_workflow"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[AirflowStack]:
+    files = [EXAMPLES / f"{TRIGGER_ONLY}.py", EXAMPLES / f"{WAIT_WORKFLOW}.py"]
+    with AirflowStack(files, DEMO_SPEC, sts=True) as running:
+        running.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW])
+        yield running
+
+
+def fire_time(day: int) -> int:
+    """TriggerTime of the 00:30 Asia/Shanghai instance of 2026-11-<day> (fired at 16:30 UTC the day before)."""
+    return int(datetime(2026, 11, day - 1, 16, 30, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def triggers(stack: AirflowStack) -> list[int]:
+    return [int(c["params"]["TriggerTime"]) for c in stack.control.calls("TriggerSchedulerTaskInstance")]
+
+
+def backfill_task_states(stack: AirflowStack, dag_id: str) -> list[str]:
+    rows = stack.query(
+        "SELECT ti.state FROM task_instance ti JOIN dag_run r ON ti.dag_id = r.dag_id AND ti.run_id = r.run_id"
+        " WHERE ti.dag_id = ? AND r.run_type = 'backfill'",
+        dag_id,
+    )
+    return [r[0] for r in rows]
+
+
+def test_backfill_seven_days_triggers_each_instance_once_and_reprocessing_triggers_none(stack: AirflowStack) -> None:
+    stack.backfill(TRIGGER_ONLY, "2026-11-04", "2026-11-11")  # naive dates are UTC midnight: 7 fire times
+    runs = stack.wait_runs_finished(TRIGGER_ONLY, 8)  # + the latest scheduled run of the unpaused DAG
+    assert {r["state"] for r in runs} == {"success"}
+    assert [r["run_type"] for r in runs].count("backfill") == 7
+    # Exactly the 7 expected TriggerTimes, once each. (Today's instance is also released by the scheduled runs
+    # of both example DAGs, which name the same node: DataWorks takes the first and ignores the second.)
+    backfilled = sorted(t for t in triggers(stack) if t < fire_time(20))
+    assert backfilled == [fire_time(day) for day in range(5, 12)]
+    triggers_before, calls_before = len(triggers(stack)), len(stack.control.calls())
+
+    stack.backfill(TRIGGER_ONLY, "2026-11-04", "2026-11-11", "--reprocess-behavior", "completed")
+    stack.wait_backfills_complete(TRIGGER_ONLY)
+    runs = stack.wait_runs_finished(TRIGGER_ONLY, 8)
+    assert {r["state"] for r in runs} == {"success"}
+    # The 7 runs really ran again: on 3.3 each re-attaches from its task state store (1 GetTaskInstance),
+    # elsewhere it finds its instance (1 ListTaskInstances); either way it sees it past its trigger.
+    # (GetWorkflowInstance calls meanwhile are the scheduled wait-workflow run's deferred polls.)
+    reprocessed = [c["action"] for c in stack.control.calls()[calls_before:] if c["action"] != "GetWorkflowInstance"]
+    assert len(reprocessed) >= 7 and set(reprocessed) <= {"GetTaskInstance", "ListTaskInstances"}
+    assert len(triggers(stack)) == triggers_before
+    for instance in stack.control.instances(700001):
+        assert instance["Releases"] <= 1 and instance["AcceptedTriggers"] <= 1
+
+
+def test_waits_survive_a_triggerer_restart(stack: AirflowStack) -> None:
+    stack.control.set_clock(freeze=True)  # released workflows cannot finish while the triggerer is down
+    stack.backfill(WAIT_WORKFLOW, "2026-11-01", "2026-11-03")  # 2 runs, + the latest scheduled one
+    wait_for(lambda: backfill_task_states(stack, WAIT_WORKFLOW) == ["deferred"] * 2, "2 deferred waits", 180, 1)
+    stack.stop_component("triggerer")
+    stack.control.set_clock(advance_seconds=600)  # everything released runs to the end meanwhile
+    assert backfill_task_states(stack, WAIT_WORKFLOW) == ["deferred"] * 2
+    stack.start_component("triggerer")
+    runs = stack.wait_runs_finished(WAIT_WORKFLOW, 3, timeout=240)
+    stack.control.set_clock(freeze=False)
+    assert {r["state"] for r in runs} == {"success"}
+    assert backfill_task_states(stack, WAIT_WORKFLOW) == ["success"] * 2
+    assert sorted(t for t in triggers(stack) if fire_time(2) <= t <= fire_time(3)) == [fire_time(2), fire_time(3)]
+
+
+def test_run_without_logical_date_fails_with_the_operator_message(stack: AirflowStack) -> None:
+    before = len(stack.runs(TRIGGER_ONLY))
+    stack.cli("dags", "trigger", TRIGGER_ONLY)  # no --logical-date: Airflow 3 leaves it empty
+    runs = stack.wait_runs_finished(TRIGGER_ONLY, before + 1)
+    manual = [r for r in runs if r["run_type"] == "manual"]
+    assert manual and manual[-1]["state"] == "failed" and manual[-1]["logical_date"] is None
+    logs = [text for path, text in stack.task_logs().items() if manual[-1]["run_id"] in str(path)]
+    assert any("no logical date" in text and "Pass trigger_time" in text for text in logs)
+
+
+def test_no_secret_in_logs_xcom_or_rendered_fields(stack: AirflowStack) -> None:
+    """The connection is STS: neither its AccessKey secret nor its security token may leak anywhere."""
+    assert len(stack.secrets) == 3
+    logs = stack.task_logs()
+    assert len(logs) >= 10, "the scenarios above wrote task logs"
+    places = {str(path): text for path, text in logs.items()}
+    # The Airflow components' own output (not emulator.log: the emulator prints the credentials it issues).
+    components = [stack.home / f"{name}.log" for name in ("api-server", "dag-processor", "scheduler", "triggerer")]
+    places |= {str(log): log.read_text(errors="replace") for log in components}
+    for table in ("xcom", "rendered_task_instance_fields"):
+        rows = stack.query(f"SELECT * FROM {table}")
+        assert rows, table
+        places[table] = repr(rows)
+    places["emulator call log"] = repr(stack.control.calls())
+    for secret in stack.secrets:
+        leaked = [where for where, text in places.items() if secret in text]
+        assert not leaked, f"a secret appears in {leaked}"
