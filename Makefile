@@ -37,7 +37,7 @@ test-airflow2: $(VENV2)/.installed
 	$(VENV2)/bin/python -m pytest -q -p no:cacheprovider tests
 
 demo: install
-	$(PY) -m airflow_provider_dataworks.emulator.demo
+	$(PY) -m devtools.demo
 
 emulator: install
 	$(VENV)/bin/dataworks-emulator --port 8765

@@ -167,8 +167,13 @@ class AirflowStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def api_url(self) -> str:
+        """The api-server (UI and REST API), e.g. ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.api_port}"
+
     def _api_healthy(self) -> bool:
-        url = f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health"
+        url = f"{self.api_url}/api/v2/monitor/health"
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(url, timeout=5) as response:
             return response.status == 200

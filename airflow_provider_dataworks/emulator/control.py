@@ -11,6 +11,7 @@ tool). ``EmulatorControl`` is the matching client.
 | POST   /_emulator/spec                  | add workspaces and tasks (body: a scenario, see spec.py) |
 | GET    /_emulator/instances?task_id=T   | a task's instances with their trigger counters           |
 | POST   /_emulator/instances/ID/status   | force a status: {"status": "Failure"}                    |
+| GET    /_emulator/workflow-instances/ID | a workflow instance as GetWorkflowInstance renders it    |
 | GET    /_emulator/clock                 | {"now": iso, "frozen": bool}                             |
 | POST   /_emulator/clock                 | {"set": iso} / {"advance_seconds": n} / {"freeze": bool}  |
 | GET/POST/DELETE /_emulator/faults       | list / inject ({"kind": ..., "action": ...}) / clear     |
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from airflow_provider_dataworks.emulator.backend import ApiError, Instance
-from airflow_provider_dataworks.emulator.operations import render_instance
+from airflow_provider_dataworks.emulator.operations import render_instance, render_workflow_instance
 from airflow_provider_dataworks.emulator.spec import _aware
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ def _route(emu: DataWorksEmulator, method: str, route: list[str], data: dict[str
         if len(route) == 3 and route[2] == "status" and method == "POST":
             return instance_summary(emu, emu.set_instance_status(int(route[1]), data["status"]))
         return {"instances": [instance_summary(emu, i) for i in emu.instances_of(int(args["task_id"]))]}
+    if head == "workflow-instances" and len(route) == 2:
+        return render_workflow_instance(emu.backend, emu.backend.workflow_instance(int(route[1])))
     if head == "clock":
         if method == "POST":
             if "set" in data:
@@ -133,6 +136,9 @@ class EmulatorControl:
 
     def instances(self, task_id: int) -> list[dict[str, Any]]:
         return self._call("GET", f"instances?task_id={task_id}")["instances"]
+
+    def workflow_instance(self, workflow_instance_id: int) -> dict[str, Any]:
+        return self._call("GET", f"workflow-instances/{workflow_instance_id}")
 
     def set_instance_status(self, instance_id: int, status: str) -> dict[str, Any]:
         return self._call("POST", f"instances/{instance_id}/status", {"status": status})
