@@ -10,7 +10,7 @@ from airflow_provider_dataworks.hooks.connection import AUTH_TYPES, EXTRA_FIELDS
 
 def _conn_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for name, description in EXTRA_FIELDS.items():
+    for name, (label, description) in EXTRA_FIELDS.items():
         schema: dict[str, Any] = {"type": ["string", "null"]}
         if name in SECRET_EXTRAS:
             schema["format"] = "password"
@@ -18,7 +18,7 @@ def _conn_fields() -> dict[str, Any]:
             schema["enum"] = list(AUTH_TYPES)
         if name == "env_type":
             schema["enum"] = ["Prod", "Dev"]
-        fields[name] = {"label": name.replace("_", " ").title(), "description": description, "schema": schema}
+        fields[name] = {"label": label, "description": description, "schema": schema}
     return fields
 
 

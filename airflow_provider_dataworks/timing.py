@@ -146,13 +146,20 @@ def _check_ms(value: int, field: str) -> int:
     raise TriggerTimeError(f"{field}={value} is not an epoch-millisecond time between 2000 and 2100")
 
 
+_SCHEDULED_KEYS = ("data_interval_end", "logical_date")
+
+
 def run_moment(context: Mapping[str, Any]) -> tuple[datetime, str]:
     """The instant a DAG run stands for, and where it came from.
 
-    ``data_interval_end`` (the cron fire time under both CronTriggerTimetable and CronDataIntervalTimetable),
-    else ``logical_date``. Airflow 3 runs without a logical date have neither: that raises, never "now".
+    Scheduled and backfill runs: ``data_interval_end`` (the cron fire time under both CronTriggerTimetable
+    and CronDataIntervalTimetable), else ``logical_date``. Manual runs: the ``logical_date`` the user chose
+    (Airflow 3 infers a manual run's data interval from the moment it was triggered, not from that date).
+    Airflow 3 runs without a logical date have neither: that raises, never "now".
     """
-    for key in ("data_interval_end", "logical_date"):
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    keys = ("logical_date",) if str(getattr(run_type, "value", run_type)) == "manual" else _SCHEDULED_KEYS
+    for key in keys:
         moment = context.get(key)
         if moment is not None:
             return moment, key

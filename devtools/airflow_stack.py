@@ -141,7 +141,9 @@ class AirflowStack:
 
     def start_component(self, name: str) -> None:
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        args = [str(BIN / "airflow"), name] + (["--port", str(self.api_port)] if name == "api-server" else [])
+        args = [str(BIN / "airflow"), name] + (
+            ["--host", "127.0.0.1", "--port", str(self.api_port)] if name == "api-server" else []
+        )
         self.processes[name] = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
         )

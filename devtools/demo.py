@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.monotonic() - started:.0f} s")  # fmt: skip
         if args.keep:
             print(f"stack left running: {stack.api_url} (Ctrl-C stops it)")
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(3600)

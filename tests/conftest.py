@@ -110,3 +110,29 @@ def task_states(dag_run: Any) -> dict[str, str]:
 
     with create_session() as session:
         return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances(session=session)}
+
+
+#: The real Airflow 3 stack's DAGs (tests/test_e2e_*.py).
+EXAMPLES = Path(__file__).parent.parent / "example_dags"
+TRIGGER_ONLY, WAIT_WORKFLOW = "example_dataworks_trigger", "example_dataworks_wait_workflow"
+UI_CONNECTION_DAG = "e2e_ui_connection"  # uses the connection the browser test saves in the UI
+
+
+@pytest.fixture(scope="session")
+def airflow_stack() -> Iterator[Any]:
+    """Emulator (demo workspace) + api-server, dag-processor, scheduler, triggerer; ``dataworks_default`` is STS.
+
+    One stack for the end-to-end modules: each scenario uses its own DAG or dates. Unpaused DAGs also get
+    their latest scheduled run (catchup=False); the assertions count it explicitly.
+    """
+    from airflow_provider_dataworks.emulator import DEMO_SPEC
+    from devtools.airflow_stack import AirflowStack
+
+    files = [
+        EXAMPLES / f"{TRIGGER_ONLY}.py",
+        EXAMPLES / f"{WAIT_WORKFLOW}.py",
+        Path(__file__).parent / "dags" / f"{UI_CONNECTION_DAG}.py",
+    ]
+    with AirflowStack(files, DEMO_SPEC, sts=True) as stack:
+        stack.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW, UI_CONNECTION_DAG])
+        yield stack

@@ -1,33 +1,24 @@
 """End to end on a real Airflow 3: api-server, dag-processor, scheduler, triggerer (LocalExecutor, SQLite).
 
-One stack for the module; each scenario uses its own DAG or dates. Unpaused DAGs also get their latest
-scheduled run (catchup=False): the assertions count it explicitly.
+The stack (``airflow_stack`` in conftest) is shared with the browser tests; each scenario has its own dates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from airflow_provider_dataworks.emulator import DEMO_SPEC
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
 from devtools.airflow_stack import AirflowStack, wait_for
+from tests.conftest import TRIGGER_ONLY, WAIT_WORKFLOW
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the stack is Airflow 3's (api-server, dag-processor)")
 
-EXAMPLES = Path(__file__).parent.parent / "example_dags"
-TRIGGER_ONLY, WAIT_WORKFLOW = "example_dataworks_trigger", "example_dataworks_wait_workflow"
 
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[AirflowStack]:
-    files = [EXAMPLES / f"{TRIGGER_ONLY}.py", EXAMPLES / f"{WAIT_WORKFLOW}.py"]
-    with AirflowStack(files, DEMO_SPEC, sts=True) as running:
-        running.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW])
-        yield running
+@pytest.fixture
+def stack(airflow_stack: AirflowStack) -> AirflowStack:
+    return airflow_stack
 
 
 def fire_time(day: int) -> int:
@@ -55,7 +46,7 @@ def test_backfill_seven_days_triggers_each_instance_once_and_reprocessing_trigge
     assert [r["run_type"] for r in runs].count("backfill") == 7
     # Exactly the 7 expected TriggerTimes, once each. (Today's instance is also released by the scheduled runs
     # of both example DAGs, which name the same node: DataWorks takes the first and ignores the second.)
-    backfilled = sorted(t for t in triggers(stack) if t < fire_time(20))
+    backfilled = sorted(t for t in triggers(stack) if fire_time(4) <= t <= fire_time(12))
     assert backfilled == [fire_time(day) for day in range(5, 12)]
     triggers_before, calls_before = len(triggers(stack)), len(stack.control.calls())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -94,6 +95,18 @@ def test_bizdate_follows_the_zone_across_dst() -> None:
     assert bizdate_ms(la, "America/Los_Angeles") == to_epoch_ms(
         pendulum.datetime(2026, 10, 31, tz="America/Los_Angeles")
     )
+
+
+def test_a_manual_run_stands_for_the_logical_date_chosen_not_the_interval_inferred_from_now() -> None:
+    chosen = pendulum.datetime(2026, 11, 14, 16, 30, tz="UTC")
+    triggered_at = pendulum.datetime(2026, 11, 25, 10, 43, tz="UTC")  # Airflow 3's manual data interval
+    context = {"dag_run": SimpleNamespace(run_type="manual"), "logical_date": chosen,
+               "data_interval_start": triggered_at, "data_interval_end": triggered_at}  # fmt: skip
+    assert run_moment(context) == (chosen, "logical_date")
+    scheduled = {**context, "dag_run": SimpleNamespace(run_type="scheduled")}
+    assert run_moment(scheduled) == (triggered_at, "data_interval_end")
+    with pytest.raises(TriggerTimeError, match="no logical date"):
+        run_moment({**context, "logical_date": None})
 
 
 def test_run_moment_prefers_data_interval_end_and_never_falls_back_to_now() -> None:

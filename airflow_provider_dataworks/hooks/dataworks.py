@@ -180,8 +180,8 @@ class DataWorksHook(BaseHook):
 
         # Airflow 2.x accepts only String/Password/Integer/Boolean fields here (no SelectField).
         widgets: dict[str, Any] = {}
-        for name, description in EXTRA_FIELDS.items():
-            label = lazy_gettext(name.replace("_", " ").title())
+        for name, (label_text, description) in EXTRA_FIELDS.items():
+            label = lazy_gettext(label_text)
             if name == "security_token":
                 widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=description)
             else:
