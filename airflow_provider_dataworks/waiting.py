@@ -101,6 +101,20 @@ def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | N
     return Verdict(WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
 
 
+#: How much longer the next poll waits while nothing changes, up to the wait's cap.
+BACKOFF_FACTOR = 1.5
+
+
+def next_poll_interval(current: float, base: float, cap: float, changed: bool) -> float:
+    """Seconds to the next poll: ``base`` again when a status changed, else ``current`` * 1.5 up to ``cap``.
+
+    Never below ``base``: a wait never polls faster than asked.
+    """
+    if changed:
+        return base
+    return max(base, min(cap, current * BACKOFF_FACTOR))
+
+
 def describe_instance(inst: TaskInstance, zone: str) -> str:
     when = format_in_zone(inst.trigger_time_ms, zone) if inst.trigger_time_ms else "?"
     return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence}"

@@ -3,7 +3,9 @@
 API calls (project id known; see the README's budget table):
 
 - trigger only: ListTaskInstances + TriggerSchedulerTaskInstance = **2** (+1 GetTask without a project id);
-- waiting adds one call per ``poll_interval`` (never faster), see ``triggers/dataworks.py``;
+- waiting adds one call per poll: every ``poll_interval`` while statuses change, backing off 1.5 times per
+  unchanged poll up to ``max_poll_interval`` (never faster than ``poll_interval``); deferred waits of one
+  triggerer share their instance reads (see ``triggers/shared_polling.py``);
 - a retry after a crash on Airflow 3.3+ re-attaches from the task state store: 1 GetTaskInstance (or the
   target's read) instead of a second trigger.
 """
@@ -30,6 +32,7 @@ from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
 from airflow_provider_dataworks.steps import run_sync
 from airflow_provider_dataworks.timing import (
     TriggerTimeError,
+    bizdate_ms,
     format_in_zone,
     parse_trigger_time,
     run_moment,
@@ -46,7 +49,14 @@ from airflow_provider_dataworks.validation import (
     check_wait_for,
 )
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
-from airflow_provider_dataworks.waiting import DONE, FAILED, RETRIGGER, WaitPoller, describe_instance
+from airflow_provider_dataworks.waiting import (
+    DONE,
+    FAILED,
+    RETRIGGER,
+    WaitPoller,
+    describe_instance,
+    next_poll_interval,
+)
 
 EVENT_STATUSES = ("success", "failure", "timeout", "error", "retrigger")
 
@@ -60,6 +70,13 @@ def resolve_trigger_time(trigger_time: Any, context: Any, zone: str) -> tuple[in
         return to_epoch_ms(moment), source
     except TriggerTimeError as err:
         raise DataWorksConfigError(str(err)) from err
+
+
+def _bizdate_of(record: dict[str, Any]) -> int | None:
+    """The business date (epoch ms) of the instance in ``record``, when its zone is known."""
+    if not record.get("zone") or not record.get("trigger_time_ms"):
+        return None
+    return bizdate_ms(int(record["trigger_time_ms"]), record["zone"])
 
 
 def validate_event(event: Any) -> dict[str, Any]:
@@ -83,6 +100,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     :param wait_for: ``instance`` (the trigger node), ``downstream`` (its direct downstream) or ``workflow``.
     :param deferrable: wait in the triggerer instead of a worker slot.
     :param poll_interval: seconds between polls while waiting (default 60).
+    :param max_poll_interval: seconds the interval may grow to while nothing changes (default 4 *
+        poll_interval; equal to poll_interval: no backoff).
     :param timeout: seconds (or timedelta) to wait before failing; DataWorks keeps running.
     """
 
@@ -112,6 +131,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         wait_for: str = "instance",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60,
+        max_poll_interval: float | timedelta | None = None,
         timeout: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
@@ -128,6 +148,10 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self.wait_for = check_wait_for(wait_for)
         self.deferrable = bool(deferrable)
         self.poll_interval = check_seconds(poll_interval, "poll_interval", minimum=1.0) or 60.0
+        self.max_poll_interval = (
+            check_seconds(max_poll_interval, "max_poll_interval", minimum=self.poll_interval, allow_none=True)
+            or 4 * self.poll_interval
+        )
         self.timeout = check_seconds(timeout, "timeout", minimum=1.0, allow_none=True)
 
     @cached_property
@@ -287,9 +311,14 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _wait_sync(self, record: dict[str, Any], deadline: float | None) -> None:
         poller = self._poller(record)
+        interval, last_statuses = self.poll_interval, None
         while True:
-            self._sleep_until_next_poll(deadline, record)
+            self._sleep_until_next_poll(interval, deadline, record)
             verdict = run_sync(poller.poll(), self.hook)
+            if last_statuses is not None:
+                changed = verdict.statuses != last_statuses
+                interval = next_poll_interval(interval, self.poll_interval, self.max_poll_interval, changed)
+            last_statuses = verdict.statuses
             if verdict.state == DONE:
                 self.log.info("DataWorks %s wait done: %s", self.wait_for, verdict.message)
                 return
@@ -301,8 +330,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             else:
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
 
-    def _sleep_until_next_poll(self, deadline: float | None, record: dict[str, Any]) -> None:
-        pause = self.poll_interval
+    def _sleep_until_next_poll(self, pause: float, deadline: float | None, record: dict[str, Any]) -> None:
         if deadline is not None:
             remaining = deadline - time.time()
             if remaining <= 0:
@@ -341,6 +369,9 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                 resent=poller.resent,
                 workflow_instance_id=poller.workflow_instance_id,
                 initial_delay=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
+                project_id=record.get("project_id"),
+                bizdate_ms=_bizdate_of(record),
             ),
             method_name="execute_complete",
         )

@@ -2,7 +2,9 @@
 
 API calls: one per poke (``poke_interval``, default 60 s), plus one ListTaskInstances to find the instance
 when it is named by ``dataworks_task_id`` + ``trigger_time`` rather than ``instance_id`` (and one GetTask
-when no project id is known). Deferrable, it pokes once, then waits in the triggerer.
+when no project id is known). Deferrable, it pokes once, then waits in the triggerer: the interval backs
+off 1.5 times per unchanged poll up to ``max_poll_interval`` (default 4 * ``poke_interval``), and waits found by
+task and time share their instance reads with the triggerer's other waits.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         dataworks_conn_id: str = DataWorksHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float | timedelta = 60,
+        max_poll_interval: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
@@ -90,7 +93,12 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         self.dataworks_conn_id = dataworks_conn_id
         self.deferrable = bool(deferrable)
         check_seconds(self.poke_interval, "poke_interval", minimum=1.0)
+        self.max_poll_interval = check_seconds(
+            max_poll_interval, "max_poll_interval", minimum=float(self.poke_interval), allow_none=True
+        )
         self._poller: WaitPoller | None = None
+        self._bizdate_ms: int | None = None  # of the instance, when found by task and time
+        self._project_id: int | None = None
 
     @cached_property
     def hook(self) -> DataWorksHook:
@@ -113,7 +121,9 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
                 task_id, trigger_time_ms, project_id=as_id(project_id, "project_id"), zone=zone, env_type=env_type
             )
             instance_id = inst.id
+            self._bizdate_ms = inst.bizdate_ms
         pid = int(project_id) if project_id not in (None, "") else None
+        self._project_id = pid
         context["ti"].xcom_push(
             key=CONSOLE_URL_XCOM_KEY, value=console_url(settings.region_id, pid, instance_id, env_type)
         )
@@ -145,6 +155,9 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
                     released=self._poller.released,
                     workflow_instance_id=self._poller.workflow_instance_id,
                     initial_delay=float(self.poke_interval),
+                    max_poll_interval=self.max_poll_interval,
+                    project_id=self._project_id,
+                    bizdate_ms=self._bizdate_ms,
                 ),
                 method_name="execute_complete",
             )

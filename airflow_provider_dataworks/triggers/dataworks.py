@@ -5,10 +5,14 @@ One event, then it ends: ``{"status": "success"|"failure"|"retrigger"|"timeout"|
 "instance_id", "wait_for", "deadline", "statuses"}`` (a finished poll adds the wait's state: "released",
 "workflow_instance_id", "trigger_sent_at_ms", "resent"); ``execute_complete`` validates it.
 
-API calls per poll (every ``poll_interval`` seconds, never faster): one GetTaskInstance,
-ListDownstreamTaskInstances or GetWorkflowInstance; one more GetTaskInstance per poll while the trigger
-instance is not yet released (only when the trigger was sent before it was waiting); one
-ListTaskInstances when a workflow fails, to name what failed.
+API calls per poll of one wait on its own: one GetTaskInstance, ListDownstreamTaskInstances or
+GetWorkflowInstance; one more GetTaskInstance per poll while the trigger instance is not yet released
+(only when the trigger was sent before it was waiting); one ListTaskInstances when a workflow fails, to
+name what failed. Waits of the same triggerer share their calls (``shared_polling``): instance reads of one
+workspace and business date become one ListTaskInstances per 500 waits and cycle.
+
+Polls come every ``poll_interval`` seconds while statuses change; while nothing changes the interval grows
+1.5 times per poll up to ``max_poll_interval`` (never below ``poll_interval``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataworks.exceptions import DataWorksError
 from airflow_provider_dataworks.steps import run_async
-from airflow_provider_dataworks.waiting import WaitPoller
+from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
+from airflow_provider_dataworks.waiting import WaitPoller, next_poll_interval
 
 
 class DataWorksTaskInstanceTrigger(BaseTrigger):
@@ -37,6 +42,10 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
     :param resent: the trigger was sent once more already (never a third time).
     :param workflow_instance_id: for ``workflow``; read from the instance when not given.
     :param initial_delay: seconds before the first poll.
+    :param max_poll_interval: seconds the interval may grow to while nothing changes (default 4 * poll_interval).
+    :param project_id: the instance's workspace and ``bizdate_ms`` its business date (epoch ms): with both,
+        the instance is read by the triggerer's shared ListTaskInstances call.
+    :param shared: share calls with the other waits of this triggerer (default True).
     """
 
     def __init__(
@@ -52,6 +61,10 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         resent: bool = False,
         workflow_instance_id: int | None = None,
         initial_delay: float = 0.0,
+        max_poll_interval: float | None = None,
+        project_id: int | None = None,
+        bizdate_ms: int | None = None,
+        shared: bool = True,
     ) -> None:
         super().__init__()
         self.dataworks_conn_id = dataworks_conn_id
@@ -64,6 +77,10 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         self.resent = resent
         self.workflow_instance_id = workflow_instance_id
         self.initial_delay = float(initial_delay)
+        self.max_poll_interval = float(max_poll_interval) if max_poll_interval else 4 * self.poll_interval
+        self.project_id = project_id
+        self.bizdate_ms = bizdate_ms
+        self.shared = shared
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -79,6 +96,10 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 "resent": self.resent,
                 "workflow_instance_id": self.workflow_instance_id,
                 "initial_delay": self.initial_delay,
+                "max_poll_interval": self.max_poll_interval,
+                "project_id": self.project_id,
+                "bizdate_ms": self.bizdate_ms,
+                "shared": self.shared,
             },
         )
 
@@ -89,6 +110,9 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
+        if self.shared:
+            hook = SharedReads(hook, shared_polling(), self.project_id, self.bizdate_ms)
+        interval, last_statuses = self.poll_interval, None
         poller = WaitPoller(
             self.instance_id,
             self.wait_for,
@@ -116,7 +140,11 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                     yield TriggerEvent(verdict.to_event(**base, **state))
                     return
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
-                await asyncio.sleep(self._sleep_for(self.poll_interval))
+                if last_statuses is not None:
+                    changed = verdict.statuses != last_statuses
+                    interval = next_poll_interval(interval, self.poll_interval, self.max_poll_interval, changed)
+                last_statuses = verdict.statuses
+                await asyncio.sleep(self._sleep_for(interval))
         except DataWorksError as err:
             yield TriggerEvent({**base, "status": "error", "statuses": {}, "message": str(err)})
 

@@ -1,0 +1,123 @@
+"""Deferred waits of one triggerer share their calls: the real trigger class and hook against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_dataworks.emulator import DataWorksEmulator
+from airflow_provider_dataworks.timing import bizdate_ms
+from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from airflow_provider_dataworks.waiting import next_poll_interval
+from tests.conftest import connection_json, ms
+
+WORKSPACE, FIRST_TASK = 2002, 900000
+#: 2026-11-25 00:31 Asia/Shanghai: every 00:30 task of the workspace is running (they take an hour).
+NOW = datetime(2026, 11, 24, 16, 31, tzinfo=timezone.utc)
+FIRE = datetime(2026, 11, 24, 16, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def busy_workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DataWorksEmulator, list[int]]]:
+    """600 daily tasks of one workspace, all running at NOW; the connection allows 1,000 calls a second."""
+    with DataWorksEmulator() as emu:
+        ws = emu.add_workspace(WORKSPACE, "cn-hangzhou")
+        for k in range(600):
+            emu.add_task(ws, FIRST_TASK + k, f"load_{k}", cron="30 0 * * *", duration=timedelta(hours=1))
+        emu.clock.freeze(NOW)
+        ids = [emu.instance_of(FIRST_TASK + k, FIRE).id for k in range(600)]
+        monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emu, project_id=WORKSPACE, qps=1000))
+        yield emu, ids
+
+
+async def first_event(trigger: DataWorksTaskInstanceTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise AssertionError("the trigger ended without an event")
+
+
+def wait_on(instance_id: int, shared: bool = True) -> DataWorksTaskInstanceTrigger:
+    return DataWorksTaskInstanceTrigger(
+        dataworks_conn_id="dataworks_default",
+        instance_id=instance_id,
+        wait_for="instance",
+        poll_interval=1,
+        max_poll_interval=1,
+        project_id=WORKSPACE,
+        bizdate_ms=bizdate_ms(ms(FIRE), "Asia/Shanghai"),
+        shared=shared,
+    )
+
+
+async def finish_after_first_poll(emu: DataWorksEmulator, calls_in_first_poll: int) -> None:
+    """Once the first poll's calls are answered, move the clock past the tasks' end."""
+    while len(emu.calls) < calls_in_first_poll:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # the last call of the poll is logged before it is answered
+    emu.clock.advance(timedelta(hours=2))
+
+
+async def test_600_waits_cost_two_list_calls_per_poll_and_no_get(
+    busy_workspace: tuple[DataWorksEmulator, list[int]],
+) -> None:
+    emu, ids = busy_workspace
+    events = await asyncio.gather(
+        *(first_event(wait_on(i)) for i in ids), finish_after_first_poll(emu, calls_in_first_poll=2)
+    )
+    assert [e["status"] for e in events[:-1]] == ["success"] * 600
+    actions = [c.action for c in emu.calls]
+    assert set(actions) == {"ListTaskInstances"}
+    assert len(actions) == 4  # 2 polls x ceil(600 / 500)
+    asked = [json.loads(c.params["Ids"]) for c in emu.calls]
+    assert all(len(a) <= 500 for a in asked)
+    assert {i for a in asked[:2] for i in a} == set(ids)
+
+
+async def test_without_sharing_each_wait_reads_its_own_instance(
+    busy_workspace: tuple[DataWorksEmulator, list[int]],
+) -> None:
+    emu, ids = busy_workspace
+    events = await asyncio.gather(
+        *(first_event(wait_on(i, shared=False)) for i in ids[:50]), finish_after_first_poll(emu, 50)
+    )
+    assert [e["status"] for e in events[:-1]] == ["success"] * 50
+    assert {c.action for c in emu.calls} == {"GetTaskInstance"}
+    reads = Counter(int(c.params["Id"]) for c in emu.calls)
+    assert set(reads) == set(ids[:50]) and min(reads.values()) >= 2  # every wait, every poll (at least 2)
+
+
+async def test_waits_on_the_same_workflow_share_one_call(
+    busy_workspace: tuple[DataWorksEmulator, list[int]],
+) -> None:
+    emu, ids = busy_workspace
+    waits = [
+        DataWorksTaskInstanceTrigger(
+            dataworks_conn_id="dataworks_default",
+            instance_id=ids[0],
+            wait_for="workflow",
+            poll_interval=1,
+            released=True,
+            workflow_instance_id=emu.backend.instances[ids[0]].workflow_instance_id,
+        )
+        for _ in range(20)
+    ]
+    emu.clock.advance(timedelta(hours=2))
+    events = await asyncio.gather(*(first_event(w) for w in waits))
+    assert {e["status"] for e in events} == {"success"}
+    assert [c.action for c in emu.calls] == ["GetWorkflowInstance"]
+
+
+def test_the_interval_backs_off_while_nothing_changes_never_below_what_was_asked() -> None:
+    intervals, current = [], 60.0
+    for _ in range(5):
+        current = next_poll_interval(current, base=60, cap=240, changed=False)
+        intervals.append(current)
+    assert intervals == [90, 135, 202.5, 240, 240]
+    assert next_poll_interval(240, base=60, cap=240, changed=True) == 60
+    assert next_poll_interval(60, base=60, cap=60, changed=False) == 60  # cap = base: no backoff
