@@ -8,7 +8,7 @@ unexport HTTP_PROXY HTTPS_PROXY http_proxy https_proxy
 VENV2 ?= .venv-airflow2
 AIRFLOW2 ?= apache-airflow==2.11.*
 
-.PHONY: install lint test test-airflow2 demo emulator clean
+.PHONY: install lint test test-airflow2 demo emulator bench clean
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
@@ -49,6 +49,11 @@ test-airflow2: $(VENV2)/.installed
 
 demo: install
 	$(PY) -m devtools.demo
+
+# Parse cost, API calls per run, triggerer density, per-call overhead: figures and ratios (see RESULTS.md).
+bench: install
+	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev,bench]"
+	$(PY) -m benchmarks
 
 emulator: install
 	$(VENV)/bin/dataworks-emulator --port 8765
