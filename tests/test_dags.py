@@ -214,7 +214,8 @@ def test_dst_days_hourly_node(
 def test_trigger_serialize_round_trip_and_serde() -> None:
     trigger = DataWorksTaskInstanceTrigger(
         dataworks_conn_id="dataworks_default", instance_id=5, wait_for="workflow", poll_interval=30, deadline=1.5e9,
-        released=True, trigger_sent_at_ms=T, workflow_instance_id=7, initial_delay=30,
+        released=True, trigger_sent_at_ms=T, workflow_instance_id=7, initial_delay=30, max_poll_interval=120,
+        project_id=1001, bizdate_ms=T - 3600_000, env_type="Dev",
     )  # fmt: skip
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider_dataworks.triggers.dataworks.DataWorksTaskInstanceTrigger"

@@ -372,6 +372,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                 max_poll_interval=self.max_poll_interval,
                 project_id=record.get("project_id"),
                 bizdate_ms=_bizdate_of(record),
+                env_type=record.get("env_type"),
             ),
             method_name="execute_complete",
         )

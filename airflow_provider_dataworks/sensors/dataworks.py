@@ -99,6 +99,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         self._poller: WaitPoller | None = None
         self._bizdate_ms: int | None = None  # of the instance, when found by task and time
         self._project_id: int | None = None
+        self._env_type: str | None = None
 
     @cached_property
     def hook(self) -> DataWorksHook:
@@ -124,6 +125,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             self._bizdate_ms = inst.bizdate_ms
         pid = int(project_id) if project_id not in (None, "") else None
         self._project_id = pid
+        self._env_type = env_type
         context["ti"].xcom_push(
             key=CONSOLE_URL_XCOM_KEY, value=console_url(settings.region_id, pid, instance_id, env_type)
         )
@@ -158,6 +160,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
                     max_poll_interval=self.max_poll_interval,
                     project_id=self._project_id,
                     bizdate_ms=self._bizdate_ms,
+                    env_type=self._env_type,
                 ),
                 method_name="execute_complete",
             )

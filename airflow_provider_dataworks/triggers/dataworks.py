@@ -44,7 +44,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
     :param initial_delay: seconds before the first poll.
     :param max_poll_interval: seconds the interval may grow to while nothing changes (default 4 * poll_interval).
     :param project_id: the instance's workspace and ``bizdate_ms`` its business date (epoch ms): with both,
-        the instance is read by the triggerer's shared ListTaskInstances call.
+        the instance is read by the triggerer's shared ListTaskInstances call (in ``env_type``, default Prod).
     :param shared: share calls with the other waits of this triggerer (default True).
     """
 
@@ -64,6 +64,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         max_poll_interval: float | None = None,
         project_id: int | None = None,
         bizdate_ms: int | None = None,
+        env_type: str | None = None,
         shared: bool = True,
     ) -> None:
         super().__init__()
@@ -80,6 +81,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         self.max_poll_interval = float(max_poll_interval) if max_poll_interval else 4 * self.poll_interval
         self.project_id = project_id
         self.bizdate_ms = bizdate_ms
+        self.env_type = env_type
         self.shared = shared
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -99,6 +101,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 "max_poll_interval": self.max_poll_interval,
                 "project_id": self.project_id,
                 "bizdate_ms": self.bizdate_ms,
+                "env_type": self.env_type,
                 "shared": self.shared,
             },
         )
@@ -111,7 +114,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         if self.shared:
-            hook = SharedReads(hook, shared_polling(), self.project_id, self.bizdate_ms)
+            hook = SharedReads(hook, shared_polling(), self.project_id, self.bizdate_ms, self.env_type)
         interval, last_statuses = self.poll_interval, None
         poller = WaitPoller(
             self.instance_id,

@@ -43,20 +43,24 @@ class SharedPolling:
         self._batches: dict[Hashable, _Batch] = {}
         self._in_flight: dict[Hashable, asyncio.Future[Any]] = {}
 
-    async def instance(self, hook: Any, project_id: int, bizdate_ms: int, instance_id: int) -> TaskInstance:
-        """``instance_id`` read by the shared ListTaskInstances of its workspace and business date."""
-        key = (hook.dataworks_conn_id, project_id, bizdate_ms)
+    async def instance(
+        self, hook: Any, project_id: int, bizdate_ms: int, env_type: str | None, instance_id: int
+    ) -> TaskInstance:
+        """``instance_id`` read by the shared ListTaskInstances of its workspace, business date and env."""
+        key = (hook.dataworks_conn_id, project_id, bizdate_ms, env_type)
         batch = self._batches.get(key)
         if batch is None:
             batch = self._batches[key] = _Batch()
-            asyncio.get_running_loop().create_task(self._flush(key, batch, hook, project_id, bizdate_ms))
+            asyncio.get_running_loop().create_task(self._flush(key, batch, hook, project_id, bizdate_ms, env_type))
         batch.ids.add(instance_id)
         found = await asyncio.shield(batch.result)
         if instance_id in found:
             return found[instance_id]
         return await hook.aget_instance(instance_id)
 
-    async def _flush(self, key: Hashable, batch: _Batch, hook: Any, project_id: int, bizdate_ms: int) -> None:
+    async def _flush(
+        self, key: Hashable, batch: _Batch, hook: Any, project_id: int, bizdate_ms: int, env_type: str | None
+    ) -> None:
         await asyncio.sleep(self.window)
         del self._batches[key]  # later requests start the next batch
         ids = sorted(batch.ids)
@@ -64,7 +68,8 @@ class SharedPolling:
             found: dict[int, TaskInstance] = {}
             for start in range(0, len(ids), IDS_PER_CALL):
                 chunk = ids[start : start + IDS_PER_CALL]
-                found.update((i.id, i) for i in await hook.alist_instances(project_id, bizdate_ms, ids=chunk))
+                listed = await hook.alist_instances(project_id, bizdate_ms, ids=chunk, env_type=env_type)
+                found.update((i.id, i) for i in listed)
             batch.result.set_result(found)
         except Exception as err:
             batch.result.set_exception(err)
@@ -101,20 +106,28 @@ class SharedReads:
     """A hook stand-in for :func:`~airflow_provider_dataworks.steps.run_async`: the reads a wait makes go
     through :class:`SharedPolling`; anything else goes to ``hook``.
 
-    ``project_id``/``bizdate_ms`` (epoch ms) of the waited instance; without both, instance reads are the
-    wait's own GetTaskInstance calls.
+    ``project_id``/``bizdate_ms`` (epoch ms)/``env_type`` of the waited instance; without the first two,
+    instance reads are the wait's own GetTaskInstance calls.
     """
 
-    def __init__(self, hook: Any, shared: SharedPolling, project_id: int | None, bizdate_ms: int | None) -> None:
+    def __init__(
+        self,
+        hook: Any,
+        shared: SharedPolling,
+        project_id: int | None,
+        bizdate_ms: int | None,
+        env_type: str | None = None,
+    ) -> None:
         self.hook = hook
         self.shared = shared
         self.project_id = project_id
         self.bizdate_ms = bizdate_ms
+        self.env_type = env_type
 
     async def aget_instance(self, instance_id: int) -> TaskInstance:
         if self.project_id is None or self.bizdate_ms is None:
             return await self.hook.aget_instance(instance_id)
-        return await self.shared.instance(self.hook, self.project_id, self.bizdate_ms, instance_id)
+        return await self.shared.instance(self.hook, self.project_id, self.bizdate_ms, self.env_type, instance_id)
 
     async def alist_downstream(self, instance_id: int) -> list[TaskInstance]:
         key = (self.hook.dataworks_conn_id, "downstream", instance_id)
