@@ -115,6 +115,26 @@ def next_poll_interval(current: float, base: float, cap: float, changed: bool) -
     return max(base, min(cap, current * BACKOFF_FACTOR))
 
 
+@dataclass
+class PollPacer:
+    """Seconds until a wait's next poll, from the statuses each poll saw (see :func:`next_poll_interval`)."""
+
+    base: float
+    cap: float
+    interval: float = field(init=False)
+    _last: dict[str, str] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.interval = self.base
+
+    def after(self, statuses: dict[str, str]) -> float:
+        """Record a poll's statuses; the pause before the next poll."""
+        if self._last is not None:
+            self.interval = next_poll_interval(self.interval, self.base, self.cap, statuses != self._last)
+        self._last = statuses
+        return self.interval
+
+
 def describe_instance(inst: TaskInstance, zone: str) -> str:
     when = format_in_zone(inst.trigger_time_ms, zone) if inst.trigger_time_ms else "?"
     return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence}"

@@ -14,7 +14,7 @@ import pytest
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.timing import bizdate_ms
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
-from airflow_provider_dataworks.waiting import next_poll_interval
+from airflow_provider_dataworks.waiting import PollPacer, next_poll_interval
 from tests.conftest import connection_json, ms
 
 WORKSPACE, FIRST_TASK = 2002, 900000
@@ -121,3 +121,10 @@ def test_the_interval_backs_off_while_nothing_changes_never_below_what_was_asked
     assert intervals == [90, 135, 202.5, 240, 240]
     assert next_poll_interval(240, base=60, cap=240, changed=True) == 60
     assert next_poll_interval(60, base=60, cap=60, changed=False) == 60  # cap = base: no backoff
+
+
+def test_the_pacer_resets_when_a_status_changes() -> None:
+    pacer = PollPacer(base=60, cap=240)
+    running, done = {"instance 1": "Running"}, {"instance 1": "Success"}
+    assert [pacer.after(running) for _ in range(3)] == [60, 90, 135]
+    assert pacer.after(done) == 60

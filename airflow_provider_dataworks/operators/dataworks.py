@@ -53,9 +53,9 @@ from airflow_provider_dataworks.waiting import (
     DONE,
     FAILED,
     RETRIGGER,
+    PollPacer,
     WaitPoller,
     describe_instance,
-    next_poll_interval,
 )
 
 EVENT_STATUSES = ("success", "failure", "timeout", "error", "retrigger")
@@ -311,14 +311,11 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _wait_sync(self, record: dict[str, Any], deadline: float | None) -> None:
         poller = self._poller(record)
-        interval, last_statuses = self.poll_interval, None
+        pacer, pause = PollPacer(self.poll_interval, self.max_poll_interval), self.poll_interval
         while True:
-            self._sleep_until_next_poll(interval, deadline, record)
+            self._sleep_until_next_poll(pause, deadline, record)
             verdict = run_sync(poller.poll(), self.hook)
-            if last_statuses is not None:
-                changed = verdict.statuses != last_statuses
-                interval = next_poll_interval(interval, self.poll_interval, self.max_poll_interval, changed)
-            last_statuses = verdict.statuses
+            pause = pacer.after(verdict.statuses)
             if verdict.state == DONE:
                 self.log.info("DataWorks %s wait done: %s", self.wait_for, verdict.message)
                 return

@@ -27,7 +27,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_dataworks.exceptions import DataWorksError
 from airflow_provider_dataworks.steps import run_async
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
-from airflow_provider_dataworks.waiting import WaitPoller, next_poll_interval
+from airflow_provider_dataworks.waiting import PollPacer, WaitPoller
 
 
 class DataWorksTaskInstanceTrigger(BaseTrigger):
@@ -115,7 +115,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         hook = self._hook()
         if self.shared:
             hook = SharedReads(hook, shared_polling(), self.project_id, self.bizdate_ms, self.env_type)
-        interval, last_statuses = self.poll_interval, None
+        pacer = PollPacer(self.poll_interval, self.max_poll_interval)
         poller = WaitPoller(
             self.instance_id,
             self.wait_for,
@@ -143,11 +143,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                     yield TriggerEvent(verdict.to_event(**base, **state))
                     return
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
-                if last_statuses is not None:
-                    changed = verdict.statuses != last_statuses
-                    interval = next_poll_interval(interval, self.poll_interval, self.max_poll_interval, changed)
-                last_statuses = verdict.statuses
-                await asyncio.sleep(self._sleep_for(interval))
+                await asyncio.sleep(self._sleep_for(pacer.after(verdict.statuses)))
         except DataWorksError as err:
             yield TriggerEvent({**base, "status": "error", "statuses": {}, "message": str(err)})
 
