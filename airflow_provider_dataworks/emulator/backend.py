@@ -429,14 +429,11 @@ class Backend:
         task = self.tasks[inst.task_id]
         while not inst.frozen and not inst.status.is_terminal:
             pending = inst.pending_trigger_at
-            if pending is not None and inst.status in (S.NOT_RUN, S.WAIT_TIME) and now > pending + TRIGGER_RETENTION:
-                self._drop_trigger(inst)
             if inst.status == S.NOT_RUN:
                 ups = [self.instances[u] for u in inst.upstream_ids]
-                if any(u.status != S.SUCCESS for u in ups):
-                    return
                 ready = max([inst.created_at] + [u.finished_at or inst.created_at for u in ups])
-                if now < ready:
+                if any(u.status != S.SUCCESS for u in ups) or now < ready:
+                    self._expire_kept_trigger(inst, now)
                     return
                 inst.ready_at = ready
                 self._set(inst, S.WAIT_TIME, ready)
@@ -444,6 +441,7 @@ class Backend:
                 assert inst.ready_at is not None
                 at = max(inst.ready_at, inst.trigger_time)
                 if now < at:
+                    self._expire_kept_trigger(inst, now)
                     return
                 if inst.recurrence == TriggerRecurrence.SKIP:
                     inst.finished_at = at
@@ -490,6 +488,15 @@ class Backend:
                 return
         if inst.status.is_terminal:
             self._active.pop(inst.id, None)
+
+    def _expire_kept_trigger(self, inst: Instance, now: datetime) -> None:
+        """Drop a trigger kept more than 24 hours for an instance that is still not waiting for it at ``now``.
+
+        (Checked only where the instance cannot move on, so one long clock jump keeps the order of events:
+        an instance that became ready within the 24 hours consumes the trigger first.)
+        """
+        if inst.pending_trigger_at is not None and now > inst.pending_trigger_at + TRIGGER_RETENTION:
+            self._drop_trigger(inst)
 
     def _drop_trigger(self, inst: Instance) -> None:
         inst.pending_trigger_at = None

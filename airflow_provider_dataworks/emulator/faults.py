@@ -18,7 +18,12 @@ FAULT_KINDS = {
     "drop": "close the connection without an answer (UnretryableException)",
     "non_json": "HTTP 502 with an HTML body (UnretryableException)",
     "error": "HTTP status/code/message as given (e.g. 403 Forbidden.Access)",
+    "lost_answer": "carry the call out, then close the connection without an answer (UnretryableException)",
+    "hold": "hold the call until Fault.release() (a test's crash point), carrying it out first if apply_first; "
+    "then close the connection without an answer",
 }
+#: Kinds whose call takes effect before the client is left without an answer.
+APPLIED_FIRST = ("lost_answer",)
 
 
 @dataclass
@@ -34,7 +39,10 @@ class Fault:
     http_status: int | None = None
     code: str | None = None
     message: str | None = None
+    apply_first: bool = False
     fired: int = 0
+    arrived: threading.Event = field(default_factory=threading.Event, repr=False)
+    released: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -54,8 +62,22 @@ class Fault:
             return ApiError(self.http_status or 429, self.code or "Throttling.Api", message, headers)
         return ApiError(self.http_status or 400, self.code or "Injected.Error", self.message or "Injected error.")
 
+    @property
+    def applies_first(self) -> bool:
+        """The call takes effect before the fault acts (the client never learns that it did)."""
+        return self.kind in APPLIED_FIRST or (self.kind == "hold" and self.apply_first)
+
+    def hold(self, limit_seconds: float = 120.0) -> None:
+        """(Server side) signal arrival, then block until :meth:`release` (at most ``limit_seconds``)."""
+        if self.kind == "hold":
+            self.arrived.set()
+            self.released.wait(limit_seconds)
+
+    def release(self) -> None:
+        self.released.set()
+
     def to_dict(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items()}
+        return {k: v for k, v in self.__dict__.items() if not isinstance(v, threading.Event)}
 
 
 class FaultPlan:

@@ -88,10 +88,11 @@ class DataWorksEmulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving; state, clock and call log are kept (``start`` brings it back)."""
+        """Stop serving and cut open connections; state, clock and call log are kept (``start`` brings it back)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_open_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)

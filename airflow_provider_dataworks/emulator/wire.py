@@ -7,8 +7,10 @@ then the operation. Every such request is recorded in the call log, answered or 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import socket
 import threading
 import time
 import traceback
@@ -196,9 +198,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
             emulator.quota.charge(credential.access_key_id, emulator.clock.now(), time.monotonic())
             fault = emulator.faults.pick(action)
+            operation = OPERATIONS[action]
+            if fault is not None and fault.applies_first:
+                operation.handler(emulator.backend, parse_params(operation.params, raw))
+                fault.hold()
+                self._drop(fault, record)
+                return
             if fault is not None and self._apply_fault(fault, record):
                 return
-            operation = OPERATIONS[action]
             payload = operation.handler(emulator.backend, parse_params(operation.params, raw))
         except Exception as unexpected:  # an emulator bug: answer as DataWorks would, and say so on stderr
             if not isinstance(unexpected, ApiError):
@@ -221,16 +228,21 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "slow":
             time.sleep(fault.delay_seconds)
             return False
-        if fault.kind == "drop":
-            record(0, "ConnectionDropped", "drop")
-            self.close_connection = True
-            self.connection.close()
+        if fault.kind in ("drop", "hold"):
+            fault.hold()
+            self._drop(fault, record)
             return True
         if fault.kind == "non_json":
             record(502, "NonJson", "non_json")
             self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
             return True
         raise fault.as_error()
+
+    def _drop(self, fault: Fault, record: Callable[[int, str | None, str | None], None]) -> None:
+        """Close the connection without an answer."""
+        record(0, "ConnectionDropped", fault.kind)
+        self.close_connection = True
+        self.connection.close()
 
     def _send_json(self, status: int, payload: dict[str, Any], extra_headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json;charset=utf-8", extra_headers)
@@ -252,3 +264,24 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: DataWorksEmulator) -> None:
         super().__init__(address, _Handler)
         self.emulator = emulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        """Cut every kept-alive connection, as a process that goes away does."""
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
