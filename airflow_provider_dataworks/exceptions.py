@@ -14,6 +14,39 @@ class DataWorksConfigError(DataWorksError, ValueError):
     """A bad or incomplete connection or operator argument; the message names the field and the fix."""
 
 
+#: (code prefix, what to do), first match wins; the codes are DataWorks' documented ones (shared docs §3).
+_ADVICE: tuple[tuple[str, str], ...] = (
+    (
+        "Throttling.Api.Risk",
+        "the daily call quota of this account and region is used up: wait for the next day, "
+        "or raise the quota (DataWorks edition); our calls per run are in the README's budget table",
+    ),
+    ("Throttling", "DataWorks throttled the calls (QPS): lower the connection's 'qps' extra or run fewer at once"),
+    ("SignatureDoesNotMatch", "check the AccessKey Secret (connection Password); it must belong to the AccessKey ID"),
+    ("SignatureNonceUsed", "a request was replayed after a dropped connection; it is retried with a new signature"),
+    ("IncompleteSignature", "check the AccessKey pair in the connection"),
+    ("InvalidAccessKeyId", "check the AccessKey ID (connection Login); it is unknown or disabled"),
+    ("InvalidSecurityToken", "the STS token is missing, wrong or expired: refresh extra 'security_token'"),
+    ("InvalidTimeStamp", "the worker's clock is off by more than 15 minutes: sync it (NTP)"),
+    ("Forbidden", "the RAM user or role lacks permission: grant it DataWorks access to this workspace"),
+    ("ResourceNotAuthorized", "the RAM user or role lacks permission: grant it DataWorks access to this workspace"),
+    ("InvalidApi.NotFound", "the endpoint is not DataWorks' OpenAPI: check the connection's 'endpoint' extra"),
+    ("NoAnswer", "DataWorks did not answer in time: check the endpoint, the network and 'read_timeout_ms'"),
+    ("InternalError", "DataWorks had an internal error: it is retried; quote the RequestId if it persists"),
+)
+#: Codes whose cause is passing (retrying later can succeed): throttling (not the daily quota), 5xx, no answer.
+_TRANSIENT = ("Throttling.Api", "Throttling.User", "Throttling.System", "Throttling.Resource", "InternalError",
+              "ServiceUnavailable", "NoAnswer", "SignatureNonceUsed")  # fmt: skip
+
+
+def advice_for(code: str) -> str | None:
+    """What a user should do about error ``code`` (None when there is nothing specific to say)."""
+    for prefix, advice in _ADVICE:
+        if code.startswith(prefix):
+            return advice
+    return None
+
+
 class DataWorksApiError(DataWorksError):
     """DataWorks answered with an error, or could not be reached after the retries.
 
@@ -32,7 +65,16 @@ class DataWorksApiError(DataWorksError):
         self.request_id = request_id
         status = f"HTTP {http_status} " if http_status else ""
         rid = f" (RequestId {request_id})" if request_id else ""
-        super().__init__(f"DataWorks {action} failed: {status}{code}: {message}{rid}")
+        advice = advice_for(code)
+        todo = f" What to do: {advice}." if advice else ""
+        super().__init__(f"DataWorks {action} failed: {status}{code}: {message}{rid}.{todo}")
+
+    @property
+    def transient(self) -> bool:
+        """The cause may pass (throttling other than the daily quota, a 5xx, no answer): a later call can work."""
+        if self.code == "Throttling.Api.Risk":
+            return False
+        return self.code.startswith(_TRANSIENT) or (self.http_status or 0) >= 500
 
 
 class InstanceNotGeneratedError(DataWorksError):

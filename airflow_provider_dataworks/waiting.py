@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_dataworks.exceptions import DataWorksApiError
 from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, WorkflowInstance
 from airflow_provider_dataworks.steps import HookCall, Steps
 from airflow_provider_dataworks.timing import format_in_zone
@@ -103,6 +104,8 @@ def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | N
 
 #: How much longer the next poll waits while nothing changes, up to the wait's cap.
 BACKOFF_FACTOR = 1.5
+#: Polls in a row that may fail on a passing cause (after the hook's own retries) before the wait gives up.
+MAX_FAILED_POLLS = 5
 
 
 def next_poll_interval(current: float, base: float, cap: float, changed: bool) -> float:
@@ -127,11 +130,26 @@ class PollPacer:
     def __post_init__(self) -> None:
         self.interval = self.base
 
+    failed_in_a_row: int = field(default=0, init=False)
+
     def after(self, statuses: dict[str, str]) -> float:
         """Record a poll's statuses; the pause before the next poll."""
         if self._last is not None:
             self.interval = next_poll_interval(self.interval, self.base, self.cap, statuses != self._last)
         self._last = statuses
+        self.failed_in_a_row = 0
+        return self.interval
+
+    def after_failure(self, err: DataWorksApiError) -> float:
+        """Record a poll that failed after the hook's retries; the pause before the next one, or re-raise.
+
+        A passing cause (throttling, 5xx, no answer: DataWorks restarting) costs one poll, up to
+        :data:`MAX_FAILED_POLLS` in a row; anything else (authorization, the daily quota) fails the wait.
+        """
+        self.failed_in_a_row += 1
+        if not err.transient or self.failed_in_a_row >= MAX_FAILED_POLLS:
+            raise err
+        self.interval = max(self.base, min(self.cap, self.interval * BACKOFF_FACTOR))
         return self.interval
 
 

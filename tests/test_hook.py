@@ -74,11 +74,23 @@ def test_no_instances_yet_and_no_exact_match(emulator: DataWorksEmulator, datawo
 def test_throttling_and_5xx_are_retried_with_exactly_one_trigger(
     emulator: DataWorksEmulator, dataworks_conn: str
 ) -> None:
+    emulator.inject_fault("GetTask", kind="throttle", times=1, retry_after_ms=50)
+    emulator.inject_fault("GetTask", kind="server_error", times=1)
+    assert DataWorksHook().get_task(RELEASE).id == RELEASE
+    outcomes = [(c.http_status, c.error_code) for c in emulator.calls_of("GetTask")]
+    assert outcomes == [(429, "Throttling.Api"), (500, "InternalError.System"), (200, None)]
+
+
+def test_the_trigger_call_is_retried_on_throttling_only(emulator: DataWorksEmulator, dataworks_conn: str) -> None:
+    """After a 5xx the trigger may have been carried out: the hook leaves the decision to its caller."""
     emulator.inject_fault("TriggerSchedulerTaskInstance", kind="throttle", times=1, retry_after_ms=50)
     emulator.inject_fault("TriggerSchedulerTaskInstance", kind="server_error", times=1)
-    DataWorksHook().trigger_instance(RELEASE, T)
+    with pytest.raises(DataWorksApiError) as err:
+        DataWorksHook().trigger_instance(RELEASE, T)
+    assert err.value.http_status == 500 and err.value.transient
     outcomes = [(c.http_status, c.error_code) for c in emulator.calls_of("TriggerSchedulerTaskInstance")]
-    assert outcomes == [(429, "Throttling.Api"), (500, "InternalError.System"), (200, None)]
+    assert outcomes == [(429, "Throttling.Api"), (500, "InternalError.System")]
+    DataWorksHook().trigger_instance(RELEASE, T)
     assert emulator.instance_of(RELEASE, T).releases == 1
 
 

@@ -16,7 +16,9 @@ API calls (each one costs quota; Basic edition: 100 a day per region):
 
 Retries (tenacity): throttling, HTTP 5xx and network errors are retried up to ``retry_limit``
 attempts, with exponential back-off and jitter, honouring ``x-acs-retry-after``; everything else
-(signature, authorization, forbidden, invalid parameter, the daily quota) fails at once.
+(signature, authorization, forbidden, invalid parameter, the daily quota) fails at once. The trigger
+call is retried on throttling only: after a 5xx or no answer it may have taken effect, so the operator
+reads the instance before it sends it again.
 """
 
 from __future__ import annotations
@@ -80,7 +82,18 @@ def _is_retryable(err: BaseException) -> bool:
     status = getattr(err, "status_code", None) or 0
     if code in _PERMANENT_THROTTLING:
         return False
+    if code == "SignatureNonceUsed":
+        return True  # aiohttp replayed a request on a dropped keep-alive connection; a new attempt signs anew
     return status >= 500 or status == 429 or code.startswith("Throttling")
+
+
+def _is_retryable_unapplied(err: BaseException) -> bool:
+    """Retryable and certainly not carried out: throttling (a 5xx or a lost answer may have been)."""
+    return _is_retryable(err) and (getattr(err, "status_code", None) == 429 or _is_throttling(err))
+
+
+def _is_throttling(err: BaseException) -> bool:
+    return str(getattr(err, "code", "") or "").startswith("Throttling")
 
 
 def _retry_after_s(err: BaseException | None) -> float | None:
@@ -279,7 +292,7 @@ class DataWorksHook(BaseHook):
         request = getattr(models, f"{action}Request")(**params)
         return request, RuntimeOptions()
 
-    def _retrying_kwargs(self, settings: ConnectionSettings, action: str) -> dict[str, Any]:
+    def _retrying_kwargs(self, settings: ConnectionSettings, action: str, retry_ambiguous: bool) -> dict[str, Any]:
         def before_sleep(state: RetryCallState) -> None:
             err = state.outcome.exception() if state.outcome else None
             log.warning(
@@ -294,13 +307,17 @@ class DataWorksHook(BaseHook):
         return {
             "stop": stop_after_attempt(settings.retry_limit),
             "wait": _Wait(),
-            "retry": retry_if_exception(_is_retryable),
+            "retry": retry_if_exception(_is_retryable if retry_ambiguous else _is_retryable_unapplied),
             "before_sleep": before_sleep,
             "reraise": True,
         }
 
-    def call(self, action: str, **params: Any) -> dict[str, Any]:
-        """Make one OpenAPI call (with retries); the response body as a PascalCase dict."""
+    def call(self, action: str, *, retry_ambiguous: bool = True, **params: Any) -> dict[str, Any]:
+        """Make one OpenAPI call (with retries); the response body as a PascalCase dict.
+
+        :param retry_ambiguous: also retry a 5xx or a missing answer, after which the call may have been
+            carried out (False for calls that must not be repeated blindly).
+        """
         settings = self.settings
         client = self._client_for(settings)
         method = getattr(client, f"{_snake(action)}_with_options")
@@ -312,14 +329,14 @@ class DataWorksHook(BaseHook):
             return method(request, runtime)
 
         try:
-            response = Retrying(**self._retrying_kwargs(settings, action))(attempt)
+            response = Retrying(**self._retrying_kwargs(settings, action, retry_ambiguous))(attempt)
         except Exception as err:
             if _is_sdk_error(err):
                 raise _to_api_error(action, err) from err
             raise
         return response.body.to_map()
 
-    async def acall(self, action: str, **params: Any) -> dict[str, Any]:
+    async def acall(self, action: str, *, retry_ambiguous: bool = True, **params: Any) -> dict[str, Any]:
         """Async :meth:`call`: async SDK method, async connection lookup, ``asyncio.sleep`` between attempts."""
         settings = await self.aget_settings()
         # The first build imports the SDK (~0.5 s): off the event loop.
@@ -327,7 +344,7 @@ class DataWorksHook(BaseHook):
         method: Callable[..., Awaitable[Any]] = getattr(client, f"{_snake(action)}_with_options_async")
         limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
         try:
-            async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action)):
+            async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action, retry_ambiguous)):
                 with attempt:
                     await limiter.await_slot()
                     request, runtime = self._request_objects(action, params)
@@ -340,9 +357,14 @@ class DataWorksHook(BaseHook):
 
     # ----------------------------------------------------------------------------- operations (sync)
     def trigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
-        """TriggerSchedulerTaskInstance; raises unless DataWorks answers ``Success: true``."""
+        """TriggerSchedulerTaskInstance; raises unless DataWorks answers ``Success: true``.
+
+        Retried on throttling only; after a 5xx or no answer the caller reads the instance to learn
+        whether the trigger took effect (see ``DataWorksTriggerOperator``).
+        """
         body = self.call(
             "TriggerSchedulerTaskInstance",
+            retry_ambiguous=False,
             task_id=task_id,
             trigger_time=trigger_time_ms,
             env_type=env_type or self.settings.env_type,
@@ -403,6 +425,7 @@ class DataWorksHook(BaseHook):
         settings = await self.aget_settings()
         body = await self.acall(
             "TriggerSchedulerTaskInstance",
+            retry_ambiguous=False,
             task_id=task_id,
             trigger_time=trigger_time_ms,
             env_type=env_type or settings.env_type,

@@ -232,14 +232,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             )
             return None, True
         sent_at_ms = to_epoch_ms_now()
-        try:
-            self.hook.trigger_instance(t["task_id"], t["trigger_time_ms"], t["env_type"])
-        except DataWorksApiError:
-            again = self.hook.get_instance(inst.id)
-            if again.status in TaskInstanceStatus.before_trigger() or again.status == TaskInstanceStatus.FAILURE:
-                raise
-            self.log.info("Trigger answered an error, but instance %s is already %s: it was released.", inst.id,
-                          again.status.value)  # fmt: skip
+        if self._send_trigger(inst, t):
             return sent_at_ms, True
         if inst.status == TaskInstanceStatus.WAIT_TRIGGER:
             self.log.info("Triggered instance %s: DataWorks releases it and its downstream now.", inst.id)
@@ -249,6 +242,31 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             "trigger 24 hours and releases the instance when it is ready.", inst.id, inst.status.value,
         )  # fmt: skip
         return sent_at_ms, False
+
+    def _send_trigger(self, inst: TaskInstance, t: dict[str, Any]) -> bool:
+        """Send the trigger; True when an error answer came but the instance shows it was released.
+
+        After a 5xx or no answer the trigger may have taken effect: one GetTaskInstance tells, and the
+        trigger is sent again only while the instance still waits for it (up to the connection's
+        ``retry_limit`` sends). A trigger kept for an instance whose upstream still runs cannot be told
+        from a lost one; sending it again is harmless (DataWorks keeps one).
+        """
+        sends = self.hook.settings.retry_limit
+        for send in range(1, sends + 1):
+            try:
+                self.hook.trigger_instance(t["task_id"], t["trigger_time_ms"], t["env_type"])
+                return False
+            except DataWorksApiError as err:
+                again = self.hook.get_instance(inst.id)
+                if again.status not in (*TaskInstanceStatus.before_trigger(), TaskInstanceStatus.FAILURE):
+                    self.log.info("The trigger call failed (%s), but instance %s is already %s: it was released.",
+                                  err.code, inst.id, again.status.value)  # fmt: skip
+                    return True
+                if not err.transient or send == sends:
+                    raise
+                self.log.warning("The trigger call failed (%s); instance %s is still %s: sending it again (%d/%d).",
+                                 err.code, inst.id, again.status.value, send + 1, sends)  # fmt: skip
+        raise AssertionError("the loop returns or raises")
 
     def _record_from(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The wait's record after a deferral: the XComs pushed before deferring, updated by the event."""
@@ -314,7 +332,12 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         pacer, pause = PollPacer(self.poll_interval, self.max_poll_interval), self.poll_interval
         while True:
             self._sleep_until_next_poll(pause, deadline, record)
-            verdict = run_sync(poller.poll(), self.hook)
+            try:
+                verdict = run_sync(poller.poll(), self.hook)
+            except DataWorksApiError as err:
+                pause = pacer.after_failure(err)
+                self.log.warning("DataWorks poll failed (%s); polling again in %.0f s", err, pause)
+                continue
             pause = pacer.after(verdict.statuses)
             if verdict.state == DONE:
                 self.log.info("DataWorks %s wait done: %s", self.wait_for, verdict.message)

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from airflow_provider_dataworks.exceptions import (
+    DataWorksApiError,
     DataWorksConfigError,
     DataWorksError,
     InstanceFailedError,
@@ -38,7 +39,7 @@ from airflow_provider_dataworks.validation import (
     is_templated,
 )
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
-from airflow_provider_dataworks.waiting import DONE, FAILED, WaitPoller
+from airflow_provider_dataworks.waiting import DONE, FAILED, MAX_FAILED_POLLS, WaitPoller
 
 
 class DataWorksTaskInstanceSensor(BaseSensorOperator):
@@ -98,6 +99,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         )
         self._poller: WaitPoller | None = None
         self._bizdate_ms: int | None = None  # of the instance, when found by task and time
+        self._failed_polls = 0  # in a row, on a passing cause
         self._project_id: int | None = None
         self._env_type: str | None = None
 
@@ -134,7 +136,15 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
 
     def poke(self, context: Any) -> bool:
         poller = self._make_poller(context)
-        verdict = run_sync(poller.poll(), self.hook)
+        try:
+            verdict = run_sync(poller.poll(), self.hook)
+        except DataWorksApiError as err:
+            self._failed_polls += 1
+            if not err.transient or self._failed_polls >= MAX_FAILED_POLLS:
+                raise
+            self.log.warning("DataWorks poll failed (%s); poking again later", err)
+            return False
+        self._failed_polls = 0
         if verdict.state == FAILED:
             raise InstanceFailedError(verdict.message)
         self.log.info("DataWorks %s: %s", self.wait_for, verdict.message)

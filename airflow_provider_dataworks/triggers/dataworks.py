@@ -24,7 +24,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_dataworks.exceptions import DataWorksError
+from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksError
 from airflow_provider_dataworks.steps import run_async
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
 from airflow_provider_dataworks.waiting import PollPacer, WaitPoller
@@ -135,7 +135,13 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                          "message": "the wait timed out; DataWorks keeps running what was released."}
                     )  # fmt: skip
                     return
-                verdict = await run_async(poller.poll(), hook)
+                try:
+                    verdict = await run_async(poller.poll(), hook)
+                except DataWorksApiError as err:
+                    pause = pacer.after_failure(err)
+                    self.log.warning("DataWorks poll failed (%s); polling again in %.0f s", err, pause)
+                    await asyncio.sleep(self._sleep_for(pause))
+                    continue
                 if verdict.finished:
                     self.log.info("DataWorks %s wait ended: %s", self.wait_for, verdict.message)
                     state = {"released": poller.released, "workflow_instance_id": poller.workflow_instance_id,
