@@ -55,9 +55,10 @@ def wait_on(instance_id: int, shared: bool = True) -> DataWorksTaskInstanceTrigg
     )
 
 
-async def finish_after_first_poll(emu: DataWorksEmulator, calls_in_first_poll: int) -> None:
-    """Once the first poll's calls are answered, move the clock past the tasks' end."""
-    while len(emu.calls) < calls_in_first_poll:
+async def finish_after_first_poll(emu: DataWorksEmulator, calls_in_first_poll: int, waits: int = 0) -> None:
+    """Once the first poll's calls are answered (and ``waits`` distinct instances were read), move the clock
+    past the tasks' end."""
+    while len(emu.calls) < calls_in_first_poll or len({c.params.get("Id") for c in emu.calls}) < waits:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)  # the last call of the poll is logged before it is answered
     emu.clock.advance(timedelta(hours=2))
@@ -84,7 +85,7 @@ async def test_without_sharing_each_wait_reads_its_own_instance(
 ) -> None:
     emu, ids = busy_workspace
     events = await asyncio.gather(
-        *(first_event(wait_on(i, shared=False)) for i in ids[:50]), finish_after_first_poll(emu, 50)
+        *(first_event(wait_on(i, shared=False)) for i in ids[:50]), finish_after_first_poll(emu, 50, waits=50)
     )
     assert [e["status"] for e in events[:-1]] == ["success"] * 50
     assert {c.action for c in emu.calls} == {"GetTaskInstance"}
