@@ -30,6 +30,16 @@ _ADVICE: tuple[tuple[str, str], ...] = (
     ("InvalidTimeStamp", "the worker's clock is off by more than 15 minutes: sync it (NTP)"),
     ("Forbidden", "the RAM user or role lacks permission: grant it DataWorks access to this workspace"),
     ("ResourceNotAuthorized", "the RAM user or role lacks permission: grant it DataWorks access to this workspace"),
+    (
+        "Invalid.Project.NotFound",
+        "check the workspace id (project_id), and that the connection's region_id (or endpoint) is the "
+        "workspace's region: each region has its own endpoint",
+    ),
+    (
+        "Invalid.Task.NotFound",
+        "check dataworks_task_id (the node's id in Operation Center), and that the connection's region_id "
+        "(or endpoint) is the workspace's region: each region has its own endpoint",
+    ),
     ("InvalidApi.NotFound", "the endpoint is not DataWorks' OpenAPI: check the connection's 'endpoint' extra"),
     ("NoAnswer", "DataWorks did not answer in time: check the endpoint, the network and 'read_timeout_ms'"),
     ("InternalError", "DataWorks had an internal error: it is retried; quote the RequestId if it persists"),

@@ -94,19 +94,35 @@ def kept_occurrence(epoch_ms: int, zone: str) -> int:
     return local_to_epoch_ms(wall, zone)
 
 
-def parse_trigger_time(value: Any, zone: str, field: str = "trigger_time") -> int:
+def is_console_format(value: Any) -> bool:
+    """Whether ``value`` is the console's ``YYYY-MM-DD HH:MM:SS`` (a wall time that needs the zone)."""
+    return isinstance(value, str) and bool(_CONSOLE_FORMAT.match(value.strip()))
+
+
+def parse_console_wall(text: str, field: str = "trigger_time") -> datetime:
+    """The naive wall time of a console-format string; an impossible date or time names the field."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError as err:
+        raise TriggerTimeError(f"{field}={text!r} is not a real date and time ({err}); check the digits.") from err
+
+
+def parse_trigger_time(value: Any, zone: str | None, field: str = "trigger_time") -> int:
     """Turn a user's ``trigger_time`` into epoch ms.
 
     Accepts an aware ``datetime``; epoch milliseconds (int or digit string, 13 digits); ISO-8601 with
     an offset (``2026-11-25T00:30:00+08:00``); or the console's ``YYYY-MM-DD HH:MM:SS`` read in ``zone``.
+    ``zone`` None (not known yet, at parse time) only words the errors; a console-format string needs it.
     """
+    where = zone or "the scheduling zone"
     if isinstance(value, bool):
         raise TriggerTimeError(f"{field}={value!r} is not a time; pass epoch milliseconds or an aware datetime")
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise TriggerTimeError(
                 f"{field}={value.isoformat()} is a naive datetime; attach a zone (e.g. pendulum.datetime(..., "
-                f"tz='{zone}')) or pass the console's 'YYYY-MM-DD HH:MM:SS' string, which is read in {zone}."
+                f"tz='{zone or 'Asia/Shanghai'}')) or pass the console's 'YYYY-MM-DD HH:MM:SS' string, which is "
+                f"read in {where}."
             )
         return to_epoch_ms(value)
     if isinstance(value, date):
@@ -123,17 +139,19 @@ def parse_trigger_time(value: Any, zone: str, field: str = "trigger_time") -> in
     if text.isdigit():
         return _check_ms(int(text), field)
     if _CONSOLE_FORMAT.match(text):
-        return local_to_epoch_ms(datetime.strptime(text, "%Y-%m-%d %H:%M:%S"), zone, field)
+        if zone is None:
+            raise ValueError("a console-format trigger_time needs the scheduling zone")
+        return local_to_epoch_ms(parse_console_wall(text, field), zone, field)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as err:
         raise TriggerTimeError(
             f"{field}={text!r} is not a time DataWorks understands; use epoch ms (1764001800000), ISO-8601 with "
-            f"an offset (2026-11-25T00:30:00+08:00) or 'YYYY-MM-DD HH:MM:SS' in {zone}."
+            f"an offset (2026-11-25T00:30:00+08:00) or 'YYYY-MM-DD HH:MM:SS' in {where}."
         ) from err
     if parsed.tzinfo is None:
         raise TriggerTimeError(
-            f"{field}={text!r} has no UTC offset; add one (e.g. +08:00) or use 'YYYY-MM-DD HH:MM:SS', read in {zone}."
+            f"{field}={text!r} has no UTC offset; add one (e.g. +08:00) or use 'YYYY-MM-DD HH:MM:SS', read in {where}."
         )
     return to_epoch_ms(parsed)
 

@@ -7,13 +7,21 @@ from typing import Any
 
 from airflow_provider_dataworks.exceptions import DataWorksConfigError
 from airflow_provider_dataworks.regions import validate_timezone
-from airflow_provider_dataworks.timing import TriggerTimeError, parse_trigger_time
+from airflow_provider_dataworks.timing import (
+    TriggerTimeError,
+    is_console_format,
+    parse_console_wall,
+    parse_trigger_time,
+)
 from airflow_provider_dataworks.waiting import WAIT_FOR
 
 
 def is_templated(value: Any) -> bool:
     """A string Jinja will render at run time: it cannot be checked at parse time."""
     return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+_EXAMPLE_IDS = {"dataworks_task_id": 700001, "project_id": 12345, "instance_id": 1000123456789}
 
 
 def check_id(value: Any, field: str, *, required: bool = True) -> int | str | None:
@@ -26,7 +34,8 @@ def check_id(value: Any, field: str, *, required: bool = True) -> int | str | No
         return value
     if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
         raise DataWorksConfigError(
-            f"{field}={value!r} is not a number; use the numeric id (e.g. {field}=700001), not a node name."
+            f"{field}={value!r} is not a number; use the numeric id (e.g. {field}={_EXAMPLE_IDS.get(field, 12345)}) "
+            "shown in DataWorks, not a name."
         )
     number = int(value)
     if number <= 0:
@@ -75,16 +84,24 @@ def check_seconds(value: Any, field: str, *, minimum: float = 0.0, allow_none: b
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataWorksConfigError(f"{field}={value!r} must be a number of seconds or a timedelta.")
     if value < minimum:
-        raise DataWorksConfigError(f"{field}={value!r} must be at least {minimum:g} seconds.")
+        raise DataWorksConfigError(f"{field}={value!r} must be at least {minimum:g} s.")
     return float(value)
 
 
-def check_trigger_time(value: Any) -> Any:
-    """Check a literal trigger_time at parse time (formats that need the zone are checked at run time)."""
+def check_trigger_time(value: Any, zone: str | None = None) -> Any:
+    """Check a literal trigger_time at parse time.
+
+    ``zone`` is the operator's ``timezone`` argument; without a literal one the connection's zone is known only
+    at run time, so a console-format wall time (``YYYY-MM-DD HH:MM:SS``) is checked then.
+    """
+    zone = None if zone is None or is_templated(zone) else zone
     if value is None or is_templated(value):
         return value
     try:
-        parse_trigger_time(value, "UTC")
+        if zone is None and is_console_format(value):
+            parse_console_wall(value)  # the date now; whether the hour exists in the zone, at run time
+        else:
+            parse_trigger_time(value, zone)
     except TriggerTimeError as err:
         raise DataWorksConfigError(str(err)) from err
     return value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,28 +14,21 @@ from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.models import TaskInstanceStatus
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
-from tests.conftest import LOAD_A, RELEASE, SHANGHAI_0030, WORKSPACE, connection_json, ms, run_dag, task_states
+from tests.conftest import (
+    LOAD_A,
+    RELEASE,
+    RUN_DATE,
+    WORKSPACE,
+    T,
+    connection_json,
+    dag_source,
+    ms,
+    run_dag,
+    task_states,
+)
 
 pytestmark = pytest.mark.usefixtures("airflow_db", "dataworks_conn")
 EXAMPLES = Path(__file__).parent.parent / "example_dags"
-T = ms(SHANGHAI_0030)
-RUN_DATE = pendulum.datetime(2026, 11, 25, 0, 30, tz="Asia/Shanghai")
-
-
-@pytest.fixture
-def ticking(emulator: DataWorksEmulator) -> Iterator[None]:
-    """Move the emulated clock 1 minute every 0.1 s of real time while the DAG runs."""
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(0.1):
-            emulator.clock.advance(timedelta(minutes=1))
-
-    thread = threading.Thread(target=tick, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join()
 
 
 def run_example(name: str, logical_date: pendulum.DateTime = RUN_DATE) -> object:
@@ -95,20 +87,6 @@ def test_example_explicit_trigger_time(emulator: DataWorksEmulator) -> None:
     dr = run_example("example_dataworks_explicit_time", pendulum.datetime(2026, 11, 25, 2, 0, tz="UTC"))
     assert task_states(dr) == {"release": "success"}
     assert triggers(emulator) == [str(T)]
-
-
-DAG_TEMPLATE = """
-import pendulum
-from airflow.providers.common.compat.sdk import DAG
-from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
-from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor
-with DAG("{dag_id}", schedule={schedule!r}, start_date=pendulum.datetime(2026, 1, 1, tz={tz!r}), catchup=False):
-    {body}
-"""
-
-
-def dag_source(dag_id: str, body: str, schedule: str = "30 0 * * *", tz: str = "Asia/Shanghai") -> str:
-    return DAG_TEMPLATE.format(dag_id=dag_id, body=body, schedule=schedule, tz=tz)
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="runs without a logical date exist from Airflow 3 on")
@@ -254,29 +232,18 @@ def test_example_dags_parse_without_the_sdk(tmp_path: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_bad_arguments_fail_at_parse_time() -> None:
-    from airflow_provider_dataworks.exceptions import DataWorksConfigError
+def test_templated_arguments_are_left_for_run_time() -> None:
+    """Templates pass the parse-time checks (tests/test_bad_input.py has the bad values and their messages)."""
     from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
-    from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor
 
-    cases = [
-        ({"dataworks_task_id": "release_node"}, "dataworks_task_id"),
-        ({"dataworks_task_id": 1, "env_type": "prod"}, "env_type"),
-        ({"dataworks_task_id": 1, "wait_for": "everything"}, "wait_for"),
-        ({"dataworks_task_id": 1, "timezone": "CST"}, "timezone"),
-        ({"dataworks_task_id": 1, "trigger_time": "2026-11-25T00:30:00"}, "trigger_time"),
-        ({"dataworks_task_id": 1, "trigger_time": 1795537800}, "trigger_time"),
-        ({"dataworks_task_id": 1, "poll_interval": 0}, "poll_interval"),
-        ({"dataworks_task_id": 1, "project_id": "ws"}, "project_id"),
-        ({"dataworks_task_id": -3}, "dataworks_task_id"),
-    ]
-    for kwargs, field in cases:
-        with pytest.raises(DataWorksConfigError, match=field):
-            DataWorksTriggerOperator(task_id="t", **kwargs)
-    with pytest.raises(DataWorksConfigError, match="instance_id"):
-        DataWorksTaskInstanceSensor(task_id="s")
-    templated = DataWorksTriggerOperator(task_id="t", dataworks_task_id="{{ var.value.node }}", project_id=WORKSPACE)
-    assert templated.dataworks_task_id == "{{ var.value.node }}"
+    op = DataWorksTriggerOperator(
+        task_id="t", dataworks_task_id="{{ var.value.node }}", trigger_time="{{ params.t }}", timezone="{{ params.z }}"
+    )
+    assert (op.dataworks_task_id, op.trigger_time, op.timezone) == (
+        "{{ var.value.node }}",
+        "{{ params.t }}",
+        "{{ params.z }}",
+    )
 
 
 def test_retry_after_a_failure_past_the_trigger_reattaches_without_triggering_again(

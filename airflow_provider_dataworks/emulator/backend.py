@@ -29,6 +29,9 @@ Choices where the vendor is silent (each documented in the README's emulator sec
       400 ``Invalid.TaskInstance.AlreadyTriggered`` (``repeat_trigger="error"``).
     - Triggering a frozen instance is refused: 400 ``Forbidden.TaskInstance.Frozen``.
     - No instance for (TaskId, TriggerTime, EnvType): 404 ``Invalid.TaskInstance.NotFound``.
+    - Each region has its own endpoint: when the emulator plays one region (``Settings.region``), a
+      workspace of another region, and its tasks, do not exist there: 404 ``Invalid.Project.NotFound`` /
+      ``Invalid.Task.NotFound``.
     - A ListTaskInstances ``Bizdate`` that is not 00:00 in the workspace zone (a client computing it in
       the wrong zone) is read as the calendar day it falls on in the workspace zone.
     - Resource capacity: at most ``resource_capacity`` instances of a workspace run at once; the rest
@@ -158,6 +161,7 @@ class Settings:
 
     repeat_trigger: str = "success"  # "success" | "error"
     generation_time: time = time(23, 30)
+    region: str | None = None  # the region whose endpoint this plays (None: every region's workspaces)
 
 
 class Backend:
@@ -286,8 +290,8 @@ class Backend:
     def task(self, task_id: int) -> Task:
         with self._lock:
             task = self.tasks.get(task_id)
-            if task is None:
-                raise ApiError(404, "Invalid.Task.NotFound", f"The task {task_id} does not exist.")
+            if task is None or not self._served(self.workspaces[task.workspace_id]):
+                raise ApiError(404, "Invalid.Task.NotFound", f"The task {task_id} does not exist{self._here}.")
             return task
 
     def instance(self, instance_id: int) -> Instance:
@@ -606,9 +610,18 @@ class Backend:
     # ----------------------------------------------------------------------------------- helpers
     def _workspace(self, workspace_id: int) -> Workspace:
         ws = self.workspaces.get(workspace_id)
-        if ws is None:
-            raise ApiError(404, "Invalid.Project.NotFound", f"The workspace (project) {workspace_id} does not exist.")
+        if ws is None or not self._served(ws):
+            raise ApiError(
+                404, "Invalid.Project.NotFound", f"The workspace (project) {workspace_id} does not exist{self._here}."
+            )
         return ws
+
+    def _served(self, ws: Workspace) -> bool:
+        return self.settings.region is None or ws.region == self.settings.region
+
+    @property
+    def _here(self) -> str:
+        return f" in region {self.settings.region}" if self.settings.region else ""
 
     def _per_instance(
         self, ids: Iterable[int], action: Callable[[Instance, datetime], str | None]

@@ -36,6 +36,7 @@ class DataWorksEmulator:
     :param qps: per-AccessKey calls per second (None: unlimited; Basic edition: 5).
     :param daily_quota: per-AccessKey calls per (emulated UTC) day (None: unlimited; Basic: 100).
     :param generation_time: local time on day D-1 at which instances of day D are generated.
+    :param region: the region whose endpoint it plays: workspaces of other regions are not found (None: all).
     """
 
     def __init__(
@@ -50,11 +51,14 @@ class DataWorksEmulator:
         daily_quota: int | None = None,
         generation_time: time = time(23, 30),
         fault_seed: int | None = None,
+        region: str | None = None,
     ) -> None:
         if repeat_trigger not in ("success", "error"):
             raise ValueError("repeat_trigger must be 'success' or 'error'")
         self.clock = EmulatorClock()
-        self.backend = Backend(self.clock, Settings(repeat_trigger=repeat_trigger, generation_time=generation_time))
+        self.backend = Backend(
+            self.clock, Settings(repeat_trigger=repeat_trigger, generation_time=generation_time, region=region)
+        )
         self.faults = FaultPlan(fault_seed)
         self.quota = Quota(qps=qps, daily=daily_quota)
         self.nonces = NonceCache()

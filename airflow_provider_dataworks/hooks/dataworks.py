@@ -204,6 +204,11 @@ class DataWorksHook(BaseHook):
     # ----------------------------------------------------------------------------- settings
     @staticmethod
     def _settings_from(conn: Any) -> ConnectionSettings:
+        if conn.conn_type not in (None, "", DataWorksHook.conn_type):
+            raise DataWorksConfigError(
+                f"Connection {conn.conn_id!r} is of type {conn.conn_type!r}; DataWorks needs one of type "
+                f"'{DataWorksHook.conn_type}' (Alibaba Cloud DataWorks): change its type or name another connection."
+            )
         extras = conn.extra_dejson or {}
         settings = parse_connection(conn.conn_id, conn.login, conn.password, extras)
         for secret in settings.secrets:
@@ -216,11 +221,14 @@ class DataWorksHook(BaseHook):
         try:
             conn = self.get_connection(self.dataworks_conn_id)
         except Exception as err:  # AirflowNotFoundException and friends
-            raise DataWorksConfigError(
-                f"Connection {self.dataworks_conn_id!r} was not found: create a connection of type 'dataworks' "
-                f"(Alibaba Cloud DataWorks) with that id, or set AIRFLOW_CONN_{self.dataworks_conn_id.upper()}."
-            ) from err
+            raise self._not_found() from err
         return self._settings_from(conn)
+
+    def _not_found(self) -> DataWorksConfigError:
+        return DataWorksConfigError(
+            f"Connection {self.dataworks_conn_id!r} was not found: create a connection of type 'dataworks' "
+            f"(Alibaba Cloud DataWorks) with that id, or set AIRFLOW_CONN_{self.dataworks_conn_id.upper()}."
+        )
 
     async def aget_settings(self) -> ConnectionSettings:
         """The checked connection, looked up without blocking the event loop."""
@@ -230,10 +238,7 @@ class DataWorksHook(BaseHook):
             try:
                 conn = await get_async_connection(self.dataworks_conn_id, hook=self)
             except Exception as err:
-                raise DataWorksConfigError(
-                    f"Connection {self.dataworks_conn_id!r} was not found: "
-                    "create a 'dataworks' connection with that id."
-                ) from err
+                raise self._not_found() from err
             self._async_settings = self._settings_from(conn)
         return self._async_settings
 

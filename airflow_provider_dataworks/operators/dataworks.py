@@ -62,9 +62,12 @@ EVENT_STATUSES = ("success", "failure", "timeout", "error", "retrigger")
 
 
 def resolve_trigger_time(trigger_time: Any, context: Any, zone: str) -> tuple[int, str]:
-    """(TriggerTime in ms, where it came from): ``trigger_time`` if given, else the run's date."""
+    """(TriggerTime in ms, where it came from): ``trigger_time`` if given, else the run's date.
+
+    A ``trigger_time`` template that rendered to nothing is an error, never a fall-back to the run's date.
+    """
     try:
-        if trigger_time not in (None, ""):
+        if trigger_time is not None:
             return parse_trigger_time(trigger_time, zone), "trigger_time"
         moment, source = run_moment(context)
         return to_epoch_ms(moment), source
@@ -137,10 +140,10 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.dataworks_task_id = check_id(dataworks_task_id, "dataworks_task_id")
-        self.trigger_time = check_trigger_time(trigger_time)
         self.env_type = check_env_type(env_type)
         self.project_id = check_id(project_id, "project_id", required=False)
         self.timezone = check_timezone(timezone)
+        self.trigger_time = check_trigger_time(trigger_time, self.timezone)
         if not dataworks_conn_id:
             raise DataWorksConfigError("dataworks_conn_id is empty; name a 'dataworks' connection.")
         self.dataworks_conn_id = dataworks_conn_id

@@ -86,11 +86,11 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             )
         self.instance_id = check_id(instance_id, "instance_id", required=False)
         self.dataworks_task_id = check_id(dataworks_task_id, "dataworks_task_id", required=False)
-        self.trigger_time = check_trigger_time(trigger_time)
         self.wait_for = check_wait_for(wait_for)
         self.env_type = check_env_type(env_type)
         self.project_id = check_id(project_id, "project_id", required=False)
         self.timezone = check_timezone(timezone)
+        self.trigger_time = check_trigger_time(trigger_time, self.timezone)
         self.dataworks_conn_id = dataworks_conn_id
         self.deferrable = bool(deferrable)
         check_seconds(self.poke_interval, "poke_interval", minimum=1.0)
