@@ -53,9 +53,16 @@ class AirflowStack:
     """Emulator + Airflow 3 (api-server, dag-processor, scheduler, triggerer) on loopback ports."""
 
     def __init__(
-        self, dag_files: Iterable[Path], spec: dict[str, Any], *, home: Path | None = None, sts: bool = False
+        self,
+        dag_files: Iterable[Path],
+        spec: dict[str, Any],
+        *,
+        home: Path | None = None,
+        sts: bool = False,
+        log_level: str = "INFO",
     ) -> None:
-        """``sts``: the ``dataworks_default`` connection uses STS credentials (id, secret and security token)."""
+        """``sts``: the ``dataworks_default`` connection uses STS credentials (id, secret and security token).
+        ``log_level``: every component's and task's (the tests run DEBUG: secrets must not leak even then)."""
         self.home = home or Path(tempfile.mkdtemp(prefix="airflow-stack-"))
         self.dags = self.home / "dags"
         self.dags.mkdir(parents=True, exist_ok=True)
@@ -63,6 +70,7 @@ class AirflowStack:
             shutil.copy(path, self.dags / Path(path).name)
         self.spec = spec
         self.sts = sts
+        self.log_level = log_level
         self.api_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.emulator: dict[str, Any] = {}
@@ -122,6 +130,7 @@ class AirflowStack:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": self.log_level,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",

@@ -90,7 +90,8 @@ def test_run_without_logical_date_fails_with_the_operator_message(stack: Airflow
 
 
 def test_no_secret_in_logs_xcom_or_rendered_fields(stack: AirflowStack) -> None:
-    """The connection is STS: neither its AccessKey secret nor its security token may leak anywhere."""
+    """The connection is STS and everything logs at DEBUG: neither its AccessKey secret nor its security token
+    may leak anywhere."""
     assert len(stack.secrets) == 3
     logs = stack.task_logs()
     assert len(logs) >= 10, "the scenarios above wrote task logs"
@@ -103,6 +104,9 @@ def test_no_secret_in_logs_xcom_or_rendered_fields(stack: AirflowStack) -> None:
         assert rows, table
         places[table] = repr(rows)
     places["emulator call log"] = repr(stack.control.calls())
+    render = stack.cli("tasks", "render", WAIT_WORKFLOW, "release_and_wait", "2026-11-25T00:30:00+08:00")
+    assert "dataworks_task_id" in render.stdout, render.stdout[-2000:]
+    places["airflow tasks render"] = render.stdout + render.stderr
     for secret in stack.secrets:
         leaked = [where for where, text in places.items() if secret in text]
         assert not leaked, f"a secret appears in {leaked}"
