@@ -10,6 +10,7 @@ import tempfile
 import textwrap
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -68,20 +69,29 @@ def emulator() -> Iterator[DataWorksEmulator]:
         yield emu
 
 
-@pytest.fixture
-def ticking(emulator: DataWorksEmulator) -> Iterator[None]:
-    """Move the emulated clock 1 minute every 0.1 s of real time while the DAG runs."""
+@contextmanager
+def clock_running(emu: DataWorksEmulator, step: timedelta, every_seconds: float) -> Iterator[None]:
+    """Move the emulated clock by ``step`` every ``every_seconds`` of real time inside the block."""
     stop = threading.Event()
 
     def tick() -> None:
-        while not stop.wait(0.1):
-            emulator.clock.advance(timedelta(minutes=1))
+        while not stop.wait(every_seconds):
+            emu.clock.advance(step)
 
     thread = threading.Thread(target=tick, daemon=True)
     thread.start()
-    yield
-    stop.set()
-    thread.join()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.fixture
+def ticking(emulator: DataWorksEmulator) -> Iterator[None]:
+    """Move the emulated clock 1 minute every 0.1 s of real time while the DAG runs."""
+    with clock_running(emulator, timedelta(minutes=1), 0.1):
+        yield
 
 
 def connection_json(emu: DataWorksEmulator, **extra: Any) -> str:

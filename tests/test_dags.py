@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.conftest import (
     RUN_DATE,
     WORKSPACE,
     T,
+    clock_running,
     connection_json,
     dag_source,
     ms,
@@ -279,24 +279,13 @@ def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyP
         today = pendulum.now("Asia/Shanghai").start_of("day").add(minutes=30)
         if pendulum.now("Asia/Shanghai") < today:  # the emulated clock follows real time: use a past 00:30
             today = today.subtract(days=1)
-        stop = threading.Event()
-
-        def fast_clock() -> None:
-            while not stop.wait(0.2):
-                emu.clock.advance(timedelta(hours=1))
-
-        thread = threading.Thread(target=fast_clock, daemon=True)
-        thread.start()
-        try:
-            body = (
-                "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
-                f"wait_for='instance', poll_interval=1, timeout=120, deferrable={deferrable})"
-            )
-            dag_id = f"retention_resend_{deferrable}"
+        body = (
+            "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
+            f"wait_for='instance', poll_interval=1, timeout=120, deferrable={deferrable})"
+        )
+        dag_id = f"retention_resend_{deferrable}"
+        with clock_running(emu, timedelta(hours=1), 0.2):
             dr = run_dag(dag_source(dag_id, body), dag_id, today)
-        finally:
-            stop.set()
-            thread.join()
         assert task_states(dr) == {"release": "success"}
         inst = emu.instance_of(RELEASE, ms(today))
         assert len(emu.calls_of("TriggerSchedulerTaskInstance")) == 2
