@@ -30,6 +30,7 @@ import signal
 import tempfile
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -108,8 +109,8 @@ def _operator(wait: bool) -> Any:
     )
 
 
-def _worker(run: Run, wait: bool) -> None:
-    """The forked worker: one try of the task; persists what Airflow would; exits 0 (success) or 1."""
+def _worker(run: Run, wait: bool) -> int:
+    """The forked worker: one try of the task; persists what Airflow would; 0 (success) or 1."""
     from airflow_provider_dataworks.operators import dataworks
 
     dataworks.to_epoch_ms_now = lambda: EMULATED_NOW_MS.value  # type: ignore[assignment]
@@ -153,7 +154,7 @@ def _worker(run: Run, wait: bool) -> None:
         state["error"] = traceback.format_exc(limit=3)
         save()
         code = 1
-    os._exit(code)
+    return code
 
 
 class Driver:
@@ -212,8 +213,11 @@ class Driver:
             hold = self.emu.inject_fault(POLL, kind="hold")
         started = time.monotonic()
         pid = os.fork()
-        if pid == 0:
-            _worker(run, self.wait)
+        if pid == 0:  # the worker: whatever happens, it never returns into the driver's code
+            try:
+                os._exit(_worker(run, self.wait))
+            finally:
+                os._exit(1)
         outcome = self._watch(pid, hold)
         self.seconds[crash] = self.seconds.get(crash, 0.0) + time.monotonic() - started
         if hold is not None:
@@ -330,9 +334,10 @@ def test_every_instance_is_released_exactly_once() -> None:
     numbers = [int(n) for n in ONLY.split(",")] if ONLY else list(range(SEQUENCES))
     shards = [numbers[i::SHARDS] for i in range(SHARDS)]
     started = time.monotonic()
-    # Shard processes are forked before any emulator thread exists; each forks its own workers.
-    with multiprocessing.get_context("fork").Pool(SHARDS) as pool:
-        tallies = pool.map(run_shard, shards)
+    # Shards are fresh interpreters (spawn: no lock held by a thread of this process is inherited); each forks
+    # its workers. A shard that dies fails the test (BrokenProcessPool) instead of hanging it.
+    with ProcessPoolExecutor(SHARDS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        tallies = list(pool.map(run_shard, shards))
     failures = [t["failure"] for t in tallies if t["failure"]]
     assert not failures, failures[0]
     crashes: dict[str, int] = {}
