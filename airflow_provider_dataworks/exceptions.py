@@ -77,7 +77,9 @@ class DataWorksApiError(DataWorksError):
         rid = f" (RequestId {request_id})" if request_id else ""
         advice = advice_for(code)
         todo = f" What to do: {advice}." if advice else ""
-        super().__init__(f"DataWorks {action} failed: {status}{code}: {message}{rid}.{todo}")
+        said = f"{message}{rid}"
+        said += "" if said.endswith(".") else "."
+        super().__init__(f"DataWorks {action} failed: {status}{code}: {said}{todo}")
 
     @property
     def transient(self) -> bool:

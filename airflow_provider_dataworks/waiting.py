@@ -126,11 +126,10 @@ class PollPacer:
     cap: float
     interval: float = field(init=False)
     _last: dict[str, str] | None = field(default=None, init=False)
+    failed_in_a_row: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.interval = self.base
-
-    failed_in_a_row: int = field(default=0, init=False)
 
     def after(self, statuses: dict[str, str]) -> float:
         """Record a poll's statuses; the pause before the next poll."""
