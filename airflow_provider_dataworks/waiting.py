@@ -108,6 +108,12 @@ BACKOFF_FACTOR = 1.5
 MAX_FAILED_POLLS = 5
 
 
+def raise_unless_tolerated(err: DataWorksApiError, failed_in_a_row: int) -> None:
+    """Re-raise a poll's error unless its cause passes and fewer than :data:`MAX_FAILED_POLLS` failed in a row."""
+    if not err.transient or failed_in_a_row >= MAX_FAILED_POLLS:
+        raise err
+
+
 def next_poll_interval(current: float, base: float, cap: float, changed: bool) -> float:
     """Seconds to the next poll: ``base`` again when a status changed, else ``current`` * 1.5 up to ``cap``.
 
@@ -146,8 +152,7 @@ class PollPacer:
         :data:`MAX_FAILED_POLLS` in a row; anything else (authorization, the daily quota) fails the wait.
         """
         self.failed_in_a_row += 1
-        if not err.transient or self.failed_in_a_row >= MAX_FAILED_POLLS:
-            raise err
+        raise_unless_tolerated(err, self.failed_in_a_row)
         self.interval = max(self.base, min(self.cap, self.interval * BACKOFF_FACTOR))
         return self.interval
 

@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,6 @@ from airflow_provider_dataworks.emulator import DataWorksEmulator
 from tests.conftest import (
     RELEASE,
     RUN_DATE,
-    SHANGHAI_0030,
-    UPSTREAM,
-    WORKSPACE,
     connection_json,
     dag_source,
     run_dag,
@@ -152,17 +148,6 @@ def write_bad_input_doc() -> Iterator[None]:
     )
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[DataWorksEmulator]:
-    """Workspace 1001 (cn-hangzhou) with the 00:30 HTTP trigger node."""
-    with DataWorksEmulator() as emu:
-        ws = emu.add_workspace(WORKSPACE, "cn-hangzhou")
-        emu.add_task(ws, UPSTREAM, "upstream", cron="0 0 * * *", duration=timedelta(minutes=2))
-        emu.add_task(ws, RELEASE, "release", http_trigger=True, cron="30 0 * * *", upstream=[UPSTREAM])
-        emu.clock.freeze(SHANGHAI_0030 + timedelta(minutes=1))
-        yield emu
-
-
 def _connection(emu: DataWorksEmulator, changes: dict[str, Any]) -> str:
     fields = json.loads(connection_json(emu))
     for key, value in changes.items():
@@ -205,7 +190,6 @@ def test_caught_when_the_task_runs(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", _connection(emulator, case.connection))
     monkeypatch.delenv("AIRFLOW_CONN_DATAWORKS_MISSING", raising=False)
-    emulator.clear_calls()
     monkeypatch.setattr(emulator.backend, "settings", replace(emulator.backend.settings, region=case.endpoint_region))
     dag_id = f"bad_{abs(hash(case.what)) % 10**8}"
     dr = run_dag(dag_source(dag_id, case.source), dag_id, RUN_DATE)

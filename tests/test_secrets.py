@@ -1,12 +1,12 @@
 """Secrets at DEBUG: an STS connection's AccessKey secret and security token never leave the connection.
 
-A separate Airflow process runs DAGs with ``dag.test()`` and every logger at DEBUG (the SDK's, aiohttp's,
-urllib3's, Airflow's and ours): a trigger-and-wait, a deferred sensor, a failure DataWorks reports (HTTP 404)
-and a failure the provider reports. Then ``airflow tasks render`` runs at DEBUG. The secret and the token
-must not appear in that output, in anything written under AIRFLOW_HOME (task logs), in the metadata
-database (XComs, rendered template fields, trigger rows, task notes: all of it, dumped), in the exception
-texts, or in the emulator's call log and its DEBUG log. The end-to-end stack runs the same check on a real
-scheduler, triggerer and api-server at DEBUG (``tests/test_e2e_stack.py``).
+``airflow dags test`` (``dag.test()`` in its own process) runs a DAG with Airflow's logging at DEBUG, which the
+SDK's, aiohttp's, urllib3's and our loggers inherit: a trigger-and-wait, a deferred sensor, a failure DataWorks
+reports (HTTP 404) and a failure the provider reports. Then ``airflow tasks render`` runs at DEBUG. The secret
+and the token must not appear in that output, in anything written under AIRFLOW_HOME (task logs), in the
+metadata database (XComs, rendered template fields, trigger rows, task notes: all of it, dumped), in the
+exception texts, or in the emulator's call log and its DEBUG log. The end-to-end stack runs the same check on a
+real scheduler, triggerer and api-server at DEBUG (``tests/test_e2e_stack.py``).
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from tests.conftest import LOAD_A, RELEASE, SHANGHAI_0030, UPSTREAM, WORKSPACE, dag_source
+from tests.conftest import WORKSPACE, dag_source
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 DAG_ID = "secrets_at_debug"
@@ -44,39 +42,12 @@ release = DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, 
 #: tests/test_e2e_stack.py checks a real stack at DEBUG with nothing left out. These lines are Airflow's, in
 #: dag.test() only, and are the one thing left out here (README: known issues).
 DAG_TEST_MASK_SECRET_LINE = re.compile(r"Sending request .*msg=MaskSecret\(")
-RUN_IN_AIRFLOW = """
-import json, logging, sys, pendulum
-logging.getLogger().setLevel(logging.DEBUG)
-for name in ("alibabacloud_credentials", "Tea", "aiohttp", "urllib3", "requests", "airflow_provider_dataworks"):
-    logging.getLogger(name).setLevel(logging.DEBUG)
-try:
-    from airflow.dag_processing.dagbag import DagBag
-except ImportError:
-    from airflow.models.dagbag import DagBag
-dag = DagBag(sys.argv[1]).get_dag(sys.argv[2])
-date = pendulum.datetime(2026, 11, 25, 0, 30, tz="Asia/Shanghai")
-from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
-dr = dag.test(logical_date=date) if AIRFLOW_V_3_0_PLUS else dag.test(execution_date=date)
-print("STATES", json.dumps({ti.task_id: str(ti.state) for ti in dr.get_task_instances()}))
-"""
-
-
-@pytest.fixture
-def emulator(caplog: pytest.LogCaptureFixture) -> Iterator[DataWorksEmulator]:
-    """The conftest workspace (its clock run by ``ticking``); the emulator's own log captured at DEBUG."""
-    caplog.set_level(logging.DEBUG)
-    with DataWorksEmulator() as emu:
-        ws = emu.add_workspace(WORKSPACE, "cn-hangzhou", name="ws")
-        emu.add_task(ws, UPSTREAM, "upstream", cron="0 0 * * *", duration=timedelta(minutes=2))
-        emu.add_task(ws, RELEASE, "release", http_trigger=True, cron="30 0 * * *", upstream=[UPSTREAM])
-        emu.add_task(ws, LOAD_A, "load_a", cron="30 0 * * *", upstream=[RELEASE], duration=timedelta(minutes=5))
-        emu.clock.freeze(SHANGHAI_0030 + timedelta(minutes=1))
-        yield emu
 
 
 def test_no_secret_anywhere_at_debug(
     emulator: DataWorksEmulator, ticking: None, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # the emulator's own log
     sts = emulator.add_sts_credentials()
     secrets = {"AccessKey secret": sts.access_key_secret, "STS token": sts.security_token}
     connection = {
@@ -92,28 +63,27 @@ def test_no_secret_anywhere_at_debug(
     env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": json.dumps(connection),
            "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"}  # fmt: skip
 
-    run = subprocess.run([sys.executable, "-c", RUN_IN_AIRFLOW, str(dag_file), DAG_ID],
-                         env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
-    render = subprocess.run(
-        [sys.executable, "-m", "airflow", "tasks", "render", DAG_ID, "release", "2026-11-25T00:30:00+08:00"],
-        env=env, capture_output=True, text=True, timeout=300,
+    run, render = (
+        subprocess.run([sys.executable, "-m", "airflow", *args, "2026-11-25T00:30:00+08:00"],
+                       env=env, capture_output=True, text=True, timeout=300)
+        for args in (("dags", "test", DAG_ID), ("tasks", "render", DAG_ID, "release"))
     )  # fmt: skip
 
     output = "\n".join(
         line for line in (run.stdout + run.stderr).splitlines() if not DAG_TEST_MASK_SECRET_LINE.search(line)
     )
-    assert "STATES" in run.stdout, output[-3000:]
-    states = json.loads(run.stdout.split("STATES", 1)[1].splitlines()[0])
-    assert states == {"release": "success", "wait": "success", "not_found": "failed", "no_instance": "failed"}, states
+    database = sqlite3.connect(home / "airflow.db")
+    states = dict(database.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (DAG_ID,)))
+    assert states == {"release": "success", "wait": "success", "not_found": "failed", "no_instance": "failed"}, output[
+        -3000:
+    ]
     assert "Invalid.TaskInstance.NotFound" in output and "has no instance scheduled at" in output  # exception texts
     assert " DEBUG " in output.upper() or "[debug" in output, "nothing was logged at DEBUG"
     assert "dataworks_task_id" in render.stdout, render.stdout[-2000:] + render.stderr[-2000:]
     places = {
         "dag.test output (task logs, exceptions)": output,
         "airflow tasks render": render.stdout + render.stderr,
-        "metadata database (XCom, rendered fields, triggers, ...)": "\n".join(
-            sqlite3.connect(home / "airflow.db").iterdump()
-        ),
+        "metadata database (XCom, rendered fields, triggers, ...)": "\n".join(database.iterdump()),
         "emulator call log": json.dumps([call.to_dict() for call in emulator.calls]),
         "emulator DEBUG log": caplog.text,
     }

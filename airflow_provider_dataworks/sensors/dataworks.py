@@ -39,7 +39,7 @@ from airflow_provider_dataworks.validation import (
     is_templated,
 )
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
-from airflow_provider_dataworks.waiting import DONE, FAILED, MAX_FAILED_POLLS, WaitPoller
+from airflow_provider_dataworks.waiting import DONE, FAILED, WaitPoller, raise_unless_tolerated
 
 
 class DataWorksTaskInstanceSensor(BaseSensorOperator):
@@ -140,8 +140,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             verdict = run_sync(poller.poll(), self.hook)
         except DataWorksApiError as err:
             self._failed_polls += 1
-            if not err.transient or self._failed_polls >= MAX_FAILED_POLLS:
-                raise
+            raise_unless_tolerated(err, self._failed_polls)
             self.log.warning("DataWorks poll failed (%s); poking again later", err)
             return False
         self._failed_polls = 0
