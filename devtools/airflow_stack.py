@@ -136,7 +136,9 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
+            # Wait up to 60 s for another component's write lock (SQLite's default is 5 s, short for five
+            # processes writing at DEBUG on 2 cores).
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db?timeout=60",
             "AIRFLOW__API__PORT": str(self.api_port),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
@@ -190,9 +192,13 @@ class AirflowStack:
             return response.status == 200
 
     # ------------------------------------------------------------------------------------ airflow
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow *args``; retried when SQLite was locked by another component (it rolls back whole)."""
-        for _ in range(5):
+    def cli(self, *args: str, check: bool = True, retry_locked: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``airflow *args``, retried when SQLite was locked by another component.
+
+        Pass ``retry_locked=False`` for a command that commits in more than one transaction: a retry could meet
+        what its failed attempt left behind.
+        """
+        for _ in range(5 if retry_locked else 1):
             done = subprocess.run(
                 [str(BIN / "airflow"), *args], env=self.env, check=False, capture_output=True, text=True, timeout=300
             )
@@ -243,9 +249,16 @@ class AirflowStack:
         wait_for(complete, f"the backfills of {dag_id} to complete", timeout, 1)
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, *extra: str) -> None:
-        """Create a backfill (after the DAG's previous one is complete: Airflow allows one at a time)."""
+        """Create a backfill (after the DAG's previous one is complete: Airflow allows one at a time).
+
+        Not retried: Airflow commits the backfill row before creating its runs, so an attempt that failed on a
+        locked database can leave a backfill behind, and a retry would fail with AlreadyRunningBackfill.
+        """
         self.wait_backfills_complete(dag_id)
-        self.cli("backfill", "create", "--dag-id", dag_id, "--from-date", from_date, "--to-date", to_date, *extra)
+        self.cli(
+            *("backfill", "create", "--dag-id", dag_id, "--from-date", from_date, "--to-date", to_date, *extra),
+            retry_locked=False,
+        )
 
     def task_logs(self) -> dict[Path, str]:
         return {p: p.read_text(errors="replace") for p in (self.home / "logs").rglob("*.log")}
