@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from alibabacloud_credentials.client import Client as CredentialClient
+from alibabacloud_credentials.models import Config as CredentialConfig
 from alibabacloud_dataworks_public20240518 import models as m
 from alibabacloud_dataworks_public20240518.client import Client
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
@@ -313,6 +315,8 @@ def test_cli_serves_a_yaml_scenario_and_prints_credentials(tmp_path) -> None:  #
         "    region: us-east-1\n"
         "    tasks:\n"
         "      - {id: 1, name: release, http_trigger: true, cron: '0 6 * * *'}\n"
+        "roles: ['acs:ram::1:role/airflow']\n"
+        "oidc_providers: [{arn: 'acs:ram::1:oidc-provider/ack', token: a.b.c}]\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_dataworks.emulator.cli", "--spec", str(spec)],
@@ -326,6 +330,20 @@ def test_cli_serves_a_yaml_scenario_and_prints_credentials(tmp_path) -> None:  #
                           access_key_secret=info["access_key_secret"]))  # fmt: skip
         assert c.get_project(m.GetProjectRequest(id=4004)).body.project.id == 4004
         assert EmulatorControl(info["endpoint"]).calls()[0]["action"] == "GetProject"
+        # The scenario's role, assumed through the emulated STS; its temporary key signs DataWorks calls.
+        role = CredentialClient(CredentialConfig(
+            type="ram_role_arn", access_key_id=info["access_key_id"], access_key_secret=info["access_key_secret"],
+            role_arn="acs:ram::1:role/airflow", sts_endpoint=info["endpoint"]))  # fmt: skip
+        c = Client(Config(endpoint=info["host_port"], protocol="http", credential=role))
+        assert c.get_project(m.GetProjectRequest(id=4004)).body.project.id == 4004
+        oidc_token = tmp_path / "token"
+        oidc_token.write_text("a.b.c")
+        oidc = CredentialClient(CredentialConfig(
+            type="oidc_role_arn", role_arn="acs:ram::1:role/airflow", oidc_provider_arn="acs:ram::1:oidc-provider/ack",
+            oidc_token_file_path=str(oidc_token), sts_endpoint=info["endpoint"]))  # fmt: skip
+        assert oidc.get_credential().access_key_id.startswith("STS.")
+        actions = [call["action"] for call in EmulatorControl(info["endpoint"]).calls()]
+        assert actions == ["GetProject", "AssumeRole", "GetProject", "AssumeRoleWithOIDC"]
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0

@@ -15,12 +15,14 @@ import secrets
 import threading
 from collections.abc import Mapping
 from datetime import datetime, time
+from time import time as wall_seconds
 from types import TracebackType
 from typing import Any
 
 from airflow_provider_dataworks.emulator.backend import Backend, Instance, Settings, Task, Workspace
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
 from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
+from airflow_provider_dataworks.emulator.sts import OidcProvider, StsService
 from airflow_provider_dataworks.emulator.wire import Call, Credential, EmulatorHTTPServer, NonceCache
 from airflow_provider_dataworks.timing import to_epoch_ms
 
@@ -75,6 +77,7 @@ class DataWorksEmulator:
         )
         self._credentials[default.access_key_id] = default
         self._default_credential = default
+        self.sts = StsService(self._sts_caller, self._issue_sts_key, lambda n: self.nonces.use(n, wall_seconds()))
 
     # ------------------------------------------------------------------------------ server
     def start(self) -> DataWorksEmulator:
@@ -149,6 +152,25 @@ class DataWorksEmulator:
 
     def credential(self, access_key_id: str) -> Credential | None:
         return self._credentials.get(access_key_id)
+
+    def _sts_caller(self, access_key_id: str) -> tuple[str, str | None] | None:
+        cred = self._credentials.get(access_key_id)
+        return (cred.access_key_secret, cred.security_token) if cred else None
+
+    def _issue_sts_key(self) -> tuple[str, str, str]:
+        cred = self.add_sts_credentials()
+        assert cred.security_token is not None
+        return cred.access_key_id, cred.access_key_secret, cred.security_token
+
+    def add_role(self, role_arn: str = "acs:ram::1234567890123456:role/airflow-dataworks", **kwargs: Any) -> str:
+        """A RAM role the emulated STS lets AccessKeys assume; see :meth:`StsService.add_role`."""
+        return self.sts.add_role(role_arn, **kwargs)
+
+    def add_oidc_provider(
+        self, arn: str = "acs:ram::1234567890123456:oidc-provider/ack-rrsa", token: str | None = None
+    ) -> OidcProvider:
+        """An OIDC provider whose (one, random unless given) token ``AssumeRoleWithOIDC`` accepts."""
+        return self.sts.add_oidc_provider(arn, token)
 
     # ------------------------------------------------------------------------------ scenario
     def add_workspace(self, workspace_id: int, region: str = "cn-hangzhou", **kwargs: Any) -> Workspace:

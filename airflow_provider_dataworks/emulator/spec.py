@@ -9,6 +9,9 @@ Shape::
           - {id: 700001, name: release, http_trigger: true, cron: "30 0 * * *"}
           - {id: 700002, name: load, upstream: [700001], duration_seconds: 300}
     clock: {set: "2026-11-24T16:31:00+00:00", freeze: true}   # optional
+    roles: ["acs:ram::1234567890123456:role/airflow"]           # optional: what the emulated STS lets
+    oidc_providers:                                              #   ram_role_arn / oidc_role_arn assume
+      - {arn: "acs:ram::1234567890123456:oidc-provider/ack", token: "<the token file's content>"}
 """
 
 from __future__ import annotations
@@ -93,6 +96,12 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
             if "deployed_at" in task:
                 kwargs["deployed_at"] = _aware(task["deployed_at"], "deployed_at")
             emu.add_task(ws, int(task["id"]), task["name"], **kwargs)
+    for role_arn in spec.get("roles", []):
+        emu.add_role(str(role_arn))
+    for provider in spec.get("oidc_providers", []):
+        if set(provider) != {"arn", "token"}:
+            raise ValueError(f"oidc_providers: each is {{arn, token}}, not {sorted(provider)}")
+        emu.add_oidc_provider(str(provider["arn"]), str(provider["token"]))
     clock = spec.get("clock") or {}
     if "set" in clock:
         emu.clock.set(_aware(clock["set"], "clock.set"))

@@ -26,6 +26,7 @@ from airflow_provider_dataworks.emulator import signature
 from airflow_provider_dataworks.emulator.backend import ApiError
 from airflow_provider_dataworks.emulator.faults import Fault
 from airflow_provider_dataworks.emulator.operations import API_VERSION, OPERATIONS, parse_params
+from airflow_provider_dataworks.emulator.sts import STS_ACTIONS, redacted
 
 if TYPE_CHECKING:
     from airflow_provider_dataworks.emulator.server import DataWorksEmulator
@@ -169,7 +170,35 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = handle_control(emulator, self.command, url.path, url.query, body)
             self._send_json(status, payload)
             return
+        if not self.headers.get("x-acs-action") and dict(parse_qsl(url.query)).get("Action") in STS_ACTIONS:
+            self._handle_sts(emulator, url.query)
+            return
         self._handle_api(emulator, url.path, url.query, body)
+
+    def _handle_sts(self, emulator: DataWorksEmulator, query: str) -> None:
+        """An STS request (RPC style: all in the query). Not charged to DataWorks' quota; faults apply."""
+        request_id = str(uuid.uuid4()).upper()
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        action = params["Action"]
+        fault = emulator.faults.pick(action)
+        caller = params.get("AccessKeyId")
+
+        def record(status: int, code: str | None, fault_kind: str | None) -> None:
+            emulator.record(
+                Call(action, redacted(params), emulator.clock.now(), status, code, caller, request_id, fault_kind)
+            )
+
+        try:
+            if fault is not None and not fault.applies_first and self._apply_fault(fault, record):
+                return
+            payload = emulator.sts.handle(self.command, params, datetime.now(timezone.utc))
+        except ApiError as err:
+            record(err.http_status, err.code, fault.kind if fault else None)
+            body = {"RequestId": request_id, "HostId": "sts.aliyuncs.com", "Code": err.code, "Message": err.message}
+            self._send_json(err.http_status, body, err.headers)
+            return
+        record(200, None, fault.kind if fault else None)
+        self._send_json(200, {"RequestId": request_id, **payload})
 
     def _handle_api(self, emulator: DataWorksEmulator, path: str, query: str, body: bytes) -> None:
         request_id = str(uuid.uuid4()).upper()
