@@ -40,6 +40,18 @@ _ADVICE: tuple[tuple[str, str], ...] = (
         "check dataworks_task_id (the node's id in Operation Center), and that the connection's region_id "
         "(or endpoint) is the workspace's region: each region has its own endpoint",
     ),
+    ("EntityNotExist.Role", "check extra 'role_arn' (acs:ram::<account>:role/<name>): no such RAM role"),
+    (
+        "NoPermission",
+        "the AccessKey's RAM user may not assume the role: grant it sts:AssumeRole (AliyunSTSAssumeRoleAccess) "
+        "and name it in the role's trust policy",
+    ),
+    ("AuthenticationFail.NoPermission", "check extra 'oidc_provider_arn': no such OIDC provider in RAM"),
+    (
+        "AuthenticationFail.OIDCToken",
+        "the token in extra 'oidc_token_file' was refused (invalid, expired, or another issuer's): check the "
+        "file the platform mounts (e.g. ACK RRSA) and the OIDC provider's issuer and audience",
+    ),
     ("InvalidApi.NotFound", "the endpoint is not DataWorks' OpenAPI: check the connection's 'endpoint' extra"),
     ("NoAnswer", "DataWorks did not answer in time: check the endpoint, the network and 'read_timeout_ms'"),
     ("InternalError", "DataWorks had an internal error: it is retried; quote the RequestId if it persists"),
@@ -63,12 +75,21 @@ class DataWorksApiError(DataWorksError):
     :param code: the API's error ``Code`` (e.g. ``Throttling.Api``) or the SDK's exception name.
     :param http_status: the HTTP status, None when no answer came.
     :param request_id: the ``RequestId`` to quote to Alibaba Cloud support.
+    :param service: who answered: ``DataWorks``, or ``STS`` when a role's temporary key could not be had.
     """
 
     def __init__(
-        self, action: str, code: str, message: str, http_status: int | None = None, request_id: str | None = None
+        self,
+        action: str,
+        code: str,
+        message: str,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        *,
+        service: str = "DataWorks",
     ) -> None:
         self.action = action
+        self.service = service
         self.code = code
         self.api_message = message
         self.http_status = http_status
@@ -79,7 +100,7 @@ class DataWorksApiError(DataWorksError):
         todo = f" What to do: {advice}." if advice else ""
         said = f"{message}{rid}"
         said += "" if said.endswith(".") else "."
-        super().__init__(f"DataWorks {action} failed: {status}{code}: {said}{todo}")
+        super().__init__(f"{service} {action} failed: {status}{code}: {said}{todo}")
 
     @property
     def transient(self) -> bool:

@@ -69,6 +69,9 @@ def parse(what: str, names: str, fix: str, args: str = "", body: str | None = No
 
 
 SENSOR = "DataWorksTaskInstanceSensor(task_id='wait'{})"
+#: A RAM role connection whose STS is the emulator (EMULATOR stands for its endpoint).
+EMULATOR = "<the emulator's endpoint>"
+ROLE = {"auth_type": "ram_role_arn", "role_arn": "acs:ram::1234567890123456:role/airflow", "sts_endpoint": EMULATOR}
 CASES = [
     parse("task id is a node name", "dataworks_task_id", "use the numeric id", ", dataworks_task_id='release'"),
     parse("task id is negative", "dataworks_task_id", "positive id", ", dataworks_task_id=-3"),
@@ -112,6 +115,14 @@ CASES = [
     BadInput("connection zone as an offset", "timezone", "IANA", connection={"timezone": "+08:00"}),
     BadInput("sts without its token", "security_token", "auth_type 'sts' needs", connection={"auth_type": "sts"}),
     BadInput("empty AccessKey Secret", "Password", "AccessKey Secret", connection={"password": None}),
+    BadInput("STS endpoint with a path", "sts_endpoint", "no path",
+             connection={**ROLE, "sts_endpoint": "https://sts.aliyuncs.com/v1"}),
+    BadInput("RAM role that does not exist", "EntityNotExist.Role", "check extra 'role_arn'",
+             connection={**ROLE, "role_arn": "acs:ram::1234567890123456:role/typo"}, api_calls=1),
+    BadInput("OIDC token file the worker cannot read", "oidc_token_file", "point it at the OIDC token file",
+             connection={**ROLE, "auth_type": "oidc_role_arn", "login": None, "password": None,
+                         "oidc_provider_arn": "acs:ram::1234567890123456:oidc-provider/ack",
+                         "oidc_token_file": "/var/run/secrets/tokens/oidc-token"}),
     BadInput("console time in the hour DST skips (connection zone)", "trigger_time", "use the next hour",
              args=", trigger_time='2026-03-29 02:30:00'", connection={"timezone": "Europe/Berlin"}),
     BadInput("template that renders to a name", "dataworks_task_id", "use the numeric id",
@@ -155,7 +166,7 @@ def _connection(emu: DataWorksEmulator, changes: dict[str, Any]) -> str:
         if value is None:
             where.pop(key, None)
         else:
-            where[key] = value
+            where[key] = emu.endpoint if value == EMULATOR else value
     return json.dumps(fields)
 
 

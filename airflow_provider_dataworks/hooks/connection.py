@@ -35,6 +35,11 @@ EXTRA_FIELDS: dict[str, tuple[str, str]] = {
     "role_session_name": ("Role session name", "Role session name (ram_role_arn, oidc_role_arn)"),
     "oidc_provider_arn": ("OIDC provider ARN", "OIDC provider ARN (oidc_role_arn)"),
     "oidc_token_file": ("OIDC token file", "OIDC token file path (oidc_role_arn)"),
+    "sts_endpoint": (
+        "STS endpoint",
+        "STS endpoint for ram_role_arn/oidc_role_arn, e.g. sts-vpc.cn-shanghai.aliyuncs.com (default: the SDK's, "
+        "sts.aliyuncs.com or ALIBABA_CLOUD_STS_REGION's)",
+    ),
     "ecs_role_name": ("ECS RAM role name", "ECS RAM role name (ecs_ram_role; optional)"),
     "connect_timeout_ms": ("Connect timeout (ms)", "Connect timeout in milliseconds (default 5000)"),
     "read_timeout_ms": ("Read timeout (ms)", "Read timeout in milliseconds (default 10000)"),
@@ -79,6 +84,7 @@ class ConnectionSettings:
     role_session_name: str | None = None
     oidc_provider_arn: str | None = None
     oidc_token_file: str | None = None
+    sts_endpoint: str | None = None  # as alibabacloud_credentials wants it: host[:port], or http://host:port
     ecs_role_name: str | None = None
     connect_timeout_ms: int = 5000
     read_timeout_ms: int = 10000
@@ -91,8 +97,10 @@ class ConnectionSettings:
         return tuple(s for s in (self.access_key_secret, self.security_token) if s)
 
 
-def parse_endpoint(value: str, conn_id: str) -> tuple[str, str]:
-    """``host``, ``host:port`` or ``http(s)://host[:port]`` -> (protocol, host[:port])."""
+def parse_endpoint(
+    value: str, conn_id: str, extra: str = "endpoint", example: str = "dataworks.cn-hangzhou.aliyuncs.com"
+) -> tuple[str, str]:
+    """``host``, ``host:port`` or ``http(s)://host[:port]`` -> (protocol, host[:port]); errors name ``extra``."""
     text = value.strip()
     protocol = "https"
     match = re.match(r"^(https?)://(.*)$", text, re.IGNORECASE)
@@ -101,11 +109,11 @@ def parse_endpoint(value: str, conn_id: str) -> tuple[str, str]:
     text = text.rstrip("/")
     if not _HOST.match(text) or "://" in text:
         raise DataWorksConfigError(
-            f"Connection {conn_id!r}: extra 'endpoint'={value!r} is not host, host:port or http(s)://host:port "
-            "(no path); e.g. dataworks.cn-hangzhou.aliyuncs.com or http://127.0.0.1:8765."
+            f"Connection {conn_id!r}: extra {extra!r}={value!r} is not host, host:port or http(s)://host:port "
+            f"(no path); e.g. {example} or http://127.0.0.1:8765."
         )
     if ":" in text and not 0 < int(text.rsplit(":", 1)[1]) < 65536:
-        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'endpoint'={value!r} has a port out of range.")
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra {extra!r}={value!r} has a port out of range.")
     return protocol, text
 
 
@@ -182,6 +190,10 @@ def parse_connection(
     if auth_type == "oidc_role_arn":
         _require(extras.get("oidc_provider_arn"), "extra 'oidc_provider_arn'", conn_id, auth_type)
         _require(extras.get("oidc_token_file"), "extra 'oidc_token_file'", conn_id, auth_type)
+    sts_endpoint = None
+    if sts_text := (extras.get("sts_endpoint") or "").strip():
+        sts_protocol, sts_host = parse_endpoint(sts_text, conn_id, "sts_endpoint", "sts-vpc.cn-hangzhou.aliyuncs.com")
+        sts_endpoint = f"http://{sts_host}" if sts_protocol == "http" else sts_host  # the SDK's default is https
     qps_raw = extras.get("qps")
     try:
         qps = float(qps_raw) if qps_raw not in (None, "") else 2.0
@@ -205,6 +217,7 @@ def parse_connection(
         role_session_name=extras.get("role_session_name") or "airflow-provider-dataworks",
         oidc_provider_arn=extras.get("oidc_provider_arn") or None,
         oidc_token_file=extras.get("oidc_token_file") or None,
+        sts_endpoint=sts_endpoint,
         ecs_role_name=extras.get("ecs_role_name") or None,
         connect_timeout_ms=_int(extras, "connect_timeout_ms", conn_id, 5000, 1) or 5000,
         read_timeout_ms=_int(extras, "read_timeout_ms", conn_id, 10000, 1) or 10000,

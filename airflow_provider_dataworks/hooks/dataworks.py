@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from functools import cached_property
 from typing import Any
@@ -51,6 +52,7 @@ from airflow_provider_dataworks.hooks.connection import (
     ConnectionSettings,
     parse_connection,
 )
+from airflow_provider_dataworks.hooks.credentials import build_credential, credentials_failure
 from airflow_provider_dataworks.hooks.ratelimit import limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
 from airflow_provider_dataworks.steps import HookCall, Steps, run_async, run_sync
@@ -60,6 +62,10 @@ from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
+#: One SDK client per connection (as it is now) and process: the hooks of a triggerer's waits share it, and
+#: with it a role's temporary key (one STS call an hour, not one per wait). Clients keep no per-call state.
+_CLIENTS: dict[ConnectionSettings, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
 #: Error codes that are never worth a retry, even when they come as 429 (the daily quota).
 _PERMANENT_THROTTLING = ("Throttling.Api.Risk",)
 #: Back-off between attempts, seconds (exponential with full jitter).
@@ -75,6 +81,9 @@ def _is_retryable(err: BaseException) -> bool:
     from Tea.exceptions import TeaException, UnretryableException
 
     if isinstance(err, UnretryableException):
+        failed = credentials_failure(err.inner_exception)
+        if failed is not None:  # STS refused or failed to hand out the role's key
+            return failed.transient
         return True  # no answer: timeout, refused/dropped connection, non-JSON body
     if not isinstance(err, TeaException):
         return False
@@ -120,6 +129,9 @@ def _to_api_error(action: str, err: BaseException) -> DataWorksApiError:
 
     if isinstance(err, UnretryableException):
         inner = err.inner_exception
+        failed = credentials_failure(inner)
+        if failed is not None:
+            return failed
         detail = f"{type(inner).__name__}: {inner}" if inner is not None else str(err.message)
         return DataWorksApiError(action, "NoAnswer", f"no usable answer from DataWorks ({detail[:300]})")
     data = getattr(err, "data", None) or {}
@@ -246,31 +258,14 @@ class DataWorksHook(BaseHook):
     @staticmethod
     def build_client(settings: ConnectionSettings) -> Any:
         """An SDK ``Client`` for ``settings`` (imports the SDK)."""
-        from alibabacloud_credentials.client import Client as CredentialClient
-        from alibabacloud_credentials.models import Config as CredentialConfig
         from alibabacloud_dataworks_public20240518.client import Client
         from alibabacloud_tea_openapi.models import Config
 
         from airflow_provider_dataworks import __version__
 
         s = settings
-        if s.auth_type == "default_chain":
-            credential = CredentialClient()
-        else:
-            cfg: dict[str, Any] = {"type": s.auth_type}
-            if s.auth_type in ("access_key", "sts", "ram_role_arn"):
-                cfg.update(access_key_id=s.access_key_id, access_key_secret=s.access_key_secret)
-            if s.auth_type == "sts" or (s.auth_type == "ram_role_arn" and s.security_token):
-                cfg["security_token"] = s.security_token
-            if s.auth_type in ("ram_role_arn", "oidc_role_arn"):
-                cfg.update(role_arn=s.role_arn, role_session_name=s.role_session_name)
-            if s.auth_type == "oidc_role_arn":
-                cfg.update(oidc_provider_arn=s.oidc_provider_arn, oidc_token_file_path=s.oidc_token_file)
-            if s.auth_type == "ecs_ram_role" and s.ecs_role_name:
-                cfg["role_name"] = s.ecs_role_name
-            credential = CredentialClient(CredentialConfig(**cfg))
         config = Config(
-            credential=credential,
+            credential=build_credential(s),
             endpoint=s.endpoint,
             protocol=s.protocol,
             region_id=s.region_id,
@@ -282,7 +277,10 @@ class DataWorksHook(BaseHook):
 
     def _client_for(self, settings: ConnectionSettings) -> Any:
         if self._client is None:
-            self._client = self.build_client(settings)
+            with _CLIENTS_LOCK:
+                if settings not in _CLIENTS:
+                    _CLIENTS[settings] = self.build_client(settings)
+                self._client = _CLIENTS[settings]
         return self._client
 
     def get_conn(self) -> Any:
