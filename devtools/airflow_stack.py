@@ -59,17 +59,20 @@ class AirflowStack:
         *,
         home: Path | None = None,
         sts: bool = False,
+        role_arn: str | None = None,
         log_level: str = "INFO",
     ) -> None:
         """``sts``: the ``dataworks_default`` connection uses STS credentials (id, secret and security token).
+        ``role_arn``: the emulated STS has this RAM role, and ``dataworks_role`` assumes it with the AccessKey.
         ``log_level``: every component's and task's (the tests run DEBUG: secrets must not leak even then)."""
         self.home = home or Path(tempfile.mkdtemp(prefix="airflow-stack-"))
         self.dags = self.home / "dags"
         self.dags.mkdir(parents=True, exist_ok=True)
         for path in dag_files:
             shutil.copy(path, self.dags / Path(path).name)
-        self.spec = spec
+        self.spec = {**spec, "roles": [*spec.get("roles", []), role_arn]} if role_arn else spec
         self.sts = sts
+        self.role_arn = role_arn
         self.log_level = log_level
         self.api_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -104,10 +107,13 @@ class AirflowStack:
 
     @property
     def secrets(self) -> list[str]:
-        """The values that must never show up anywhere: AccessKey secrets and the STS token."""
+        """The values that must never show up anywhere: AccessKey secrets, STS tokens, the temporary keys the
+        emulated STS has handed out so far (asked from the emulator each time)."""
         found = [self.emulator["access_key_secret"]]
         if "sts" in self.emulator:
             found += [self.emulator["sts"]["access_key_secret"], self.emulator["sts"]["security_token"]]
+        for key in self.control.issued_keys():
+            found += [key["AccessKeySecret"], key["SecurityToken"]]
         return found
 
     def connection(self) -> dict[str, Any]:
@@ -123,8 +129,20 @@ class AirflowStack:
             "extra": extra,
         }
 
+    def role_connection(self) -> dict[str, Any]:
+        """``dataworks_role``: assumes ``role_arn`` with the emulator's AccessKey; the emulator is also its STS."""
+        endpoint = self.emulator["endpoint"]
+        return {
+            "conn_type": "dataworks",
+            "login": self.emulator["access_key_id"],
+            "password": self.emulator["access_key_secret"],
+            "extra": {"endpoint": endpoint, "sts_endpoint": endpoint, "region_id": "cn-hangzhou", "project_id": 1001,
+                      "auth_type": "ram_role_arn", "role_arn": self.role_arn},
+        }  # fmt: skip
+
     def _airflow_env(self) -> dict[str, str]:
         conn = self.connection()
+        roles = {"AIRFLOW_CONN_DATAWORKS_ROLE": json.dumps(self.role_connection())} if self.role_arn else {}
         return {
             **_clean_env(),
             "AIRFLOW_HOME": str(self.home),
@@ -147,6 +165,7 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW_CONN_DATAWORKS_DEFAULT": json.dumps(conn),
+            **roles,
         }
 
     def start_component(self, name: str) -> None:

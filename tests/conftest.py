@@ -190,11 +190,13 @@ def write_generated_doc(
 EXAMPLES = Path(__file__).parent.parent / "example_dags"
 TRIGGER_ONLY, WAIT_WORKFLOW = "example_dataworks_trigger", "example_dataworks_wait_workflow"
 UI_CONNECTION_DAG = "e2e_ui_connection"  # uses the connection the browser test saves in the UI
+ROLE_DAG, ROLE_ARN = "e2e_role_connection", "acs:ram::1234567890123456:role/airflow-e2e"  # dataworks_role
 
 
 @pytest.fixture(scope="session")
 def airflow_stack() -> Iterator[Any]:
-    """Emulator (demo workspace) + api-server, dag-processor, scheduler, triggerer; ``dataworks_default`` is STS.
+    """Emulator (demo workspace) + api-server, dag-processor, scheduler, triggerer; ``dataworks_default`` is STS,
+    ``dataworks_role`` assumes a RAM role (the emulator plays STS).
 
     Every component and task logs at DEBUG. One stack for the end-to-end modules: each scenario uses its own
     DAG or dates. Unpaused DAGs also get their latest scheduled run (catchup=False); the assertions count it
@@ -207,7 +209,8 @@ def airflow_stack() -> Iterator[Any]:
         EXAMPLES / f"{TRIGGER_ONLY}.py",
         EXAMPLES / f"{WAIT_WORKFLOW}.py",
         Path(__file__).parent / "dags" / f"{UI_CONNECTION_DAG}.py",
+        Path(__file__).parent / "dags" / f"{ROLE_DAG}.py",
     ]
-    with AirflowStack(files, DEMO_SPEC, sts=True, log_level="DEBUG") as stack:
-        stack.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW, UI_CONNECTION_DAG])
+    with AirflowStack(files, DEMO_SPEC, sts=True, role_arn=ROLE_ARN, log_level="DEBUG") as stack:
+        stack.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW, UI_CONNECTION_DAG, ROLE_DAG])
         yield stack

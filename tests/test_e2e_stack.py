@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
 from devtools.airflow_stack import AirflowStack, wait_for
-from tests.conftest import TRIGGER_ONLY, WAIT_WORKFLOW
+from tests.conftest import ROLE_ARN, ROLE_DAG, TRIGGER_ONLY, WAIT_WORKFLOW
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the stack is Airflow 3's (api-server, dag-processor)")
 
@@ -89,10 +89,27 @@ def test_run_without_logical_date_fails_with_the_operator_message(stack: Airflow
     assert any("no logical date" in text and "Pass trigger_time" in text for text in logs)
 
 
+def test_a_role_connection_releases_and_waits_with_its_temporary_keys(stack: AirflowStack) -> None:
+    """``dataworks_role`` assumes its role in each process that uses it (the task tries, the triggerer), and
+    every DataWorks call of the run is signed with a temporary key STS handed out."""
+    logical_date = datetime(2026, 11, 19, 16, 30, tzinfo=timezone.utc)  # the 2026-11-20 00:30 instance
+    stack.cli("dags", "trigger", ROLE_DAG, "--logical-date", logical_date.isoformat())
+    (run,) = stack.wait_runs_finished(ROLE_DAG, 1, timeout=240)
+    assert run["state"] == "success"
+    issued = {key["AccessKeyId"] for key in stack.control.issued_keys() if key["RoleArn"] == ROLE_ARN}
+    assumed = stack.control.calls("AssumeRole")
+    assert {c["params"]["RoleArn"] for c in assumed} == {ROLE_ARN} and len(assumed) == len(issued)
+    by_role = [c for c in stack.control.calls() if c["access_key_id"] in issued]
+    sent = [c for c in by_role if c["action"] == "TriggerSchedulerTaskInstance"]
+    assert [c["params"]["TriggerTime"] for c in sent] == [str(int(logical_date.timestamp() * 1000))]
+    assert any(c["action"] == "ListDownstreamTaskInstances" for c in by_role)  # the triggerer's polls
+    assert 1 <= len(issued) <= 3  # one per process that used it: the try, the triggerer, the resumed try
+
+
 def test_no_secret_in_logs_xcom_or_rendered_fields(stack: AirflowStack) -> None:
-    """The connection is STS and everything logs at DEBUG: neither its AccessKey secret nor its security token
-    may leak anywhere."""
-    assert len(stack.secrets) == 3
+    """``dataworks_default`` is STS, ``dataworks_role`` a RAM role, and everything logs at DEBUG: no AccessKey
+    secret, security token or temporary key STS handed out may leak anywhere."""
+    assert len(stack.secrets) >= 5  # the AccessKey secret, the STS key's secret and token, a temporary key
     logs = stack.task_logs()
     assert len(logs) >= 10, "the scenarios above wrote task logs"
     places = {str(path): text for path, text in logs.items()}

@@ -15,6 +15,7 @@ tool). ``EmulatorControl`` is the matching client.
 | GET    /_emulator/clock                 | {"now": iso, "frozen": bool}                             |
 | POST   /_emulator/clock                 | {"set": iso} / {"advance_seconds": n} / {"freeze": bool}  |
 | GET/POST/DELETE /_emulator/faults       | list / inject ({"kind": ..., "action": ...}) / clear     |
+| GET    /_emulator/sts/issued            | temporary keys STS handed out, secrets included (tests)  |
 | POST   /_emulator/reset                 | forget scenario, calls and faults                        |
 """
 
@@ -44,6 +45,13 @@ def instance_summary(emu: DataWorksEmulator, inst: Instance) -> dict[str, Any]:
         "RepeatedTriggers": inst.repeated_triggers,
         "Frozen": inst.frozen,
     }
+
+
+def _issued_key(emu: DataWorksEmulator, access_key_id: str) -> dict[str, Any]:
+    key = emu.credential(access_key_id)
+    assert key is not None, access_key_id
+    return {"AccessKeyId": key.access_key_id, "AccessKeySecret": key.access_key_secret,
+            "SecurityToken": key.security_token}  # fmt: skip
 
 
 def handle_control(
@@ -95,6 +103,8 @@ def _route(emu: DataWorksEmulator, method: str, route: list[str], data: dict[str
                 emu.clock.unfreeze()
             emu.backend.advance()
         return {"now": emu.clock.now().isoformat(), "frozen": emu.clock.frozen}
+    if head == "sts" and route[1:] == ["issued"]:
+        return {"issued": [_issued_key(emu, key.access_key_id) | {"RoleArn": key.role_arn} for key in emu.sts.issued]}
     if head == "faults":
         if method == "POST":
             return emu.inject_fault(**data).to_dict()
@@ -160,6 +170,10 @@ class EmulatorControl:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
+
+    def issued_keys(self) -> list[dict[str, Any]]:
+        """The temporary keys the emulated STS handed out: AccessKeyId, AccessKeySecret, SecurityToken, RoleArn."""
+        return self._call("GET", "sts/issued")["issued"]
 
     def reset(self) -> None:
         self._call("POST", "reset", {})
