@@ -189,10 +189,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
         try:
-            if fault is not None and not fault.applies_first and self._apply_fault(fault, record):
+            if fault is not None and fault.applies_first:
+                emulator.sts.handle(self.command, params, datetime.now(timezone.utc))
+                fault.hold()
+                self._drop(fault, record)
+                return
+            if fault is not None and self._apply_fault(fault, record):
                 return
             payload = emulator.sts.handle(self.command, params, datetime.now(timezone.utc))
-        except ApiError as err:
+        except Exception as unexpected:  # an emulator bug: answer 500 as STS would, and say so on stderr
+            if not isinstance(unexpected, ApiError):
+                traceback.print_exc()
+            err = unexpected if isinstance(unexpected, ApiError) else ApiError(500, "InternalError", repr(unexpected))
             record(err.http_status, err.code, fault.kind if fault else None)
             body = {"RequestId": request_id, "HostId": "sts.aliyuncs.com", "Code": err.code, "Message": err.message}
             self._send_json(err.http_status, body, err.headers)

@@ -14,6 +14,9 @@ API calls (each one costs quota; Basic edition: 100 a day per region):
 | get_workflow_instance      | GetWorkflowInstance                | 1                            |
 | get_task / get_project     | GetTask / GetProject               | 1                            |
 
+A role connection (``ram_role_arn``, ``oidc_role_arn``) also calls STS (AssumeRole / AssumeRoleWithOIDC) once
+per connection and process and then once an hour: STS, not DataWorks quota (``hooks/credentials.py``).
+
 Retries (tenacity): throttling, HTTP 5xx and network errors are retried up to ``retry_limit``
 attempts, with exponential back-off and jitter, honouring ``x-acs-retry-after``; everything else
 (signature, authorization, forbidden, invalid parameter, the daily quota) fails at once. The trigger
