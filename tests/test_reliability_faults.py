@@ -94,6 +94,13 @@ def _wrong_sts_token(emu: DataWorksEmulator) -> dict[str, Any]:
             "extra": {"auth_type": "sts", "security_token": "not-the-token"}}  # fmt: skip
 
 
+def _refused_connection(
+    name: str, says: tuple[str, ...], connection: Callable[[DataWorksEmulator], dict[str, Any]]
+) -> FaultCase:
+    """A connection DataWorks refuses: nothing injected, the task fails at once."""
+    return FaultCase(name, inject=lambda emu: None, succeeds=False, says=says, connection=connection)
+
+
 CASES = [
     FaultCase("burst of 3 HTTP 500", _on_trigger_and_poll("server_error", times=3), True),
     FaultCase("HTTP 429 with x-acs-retry-after 2000 ms", _on_trigger_and_poll("throttle", retry_after_ms=2000), True),
@@ -103,26 +110,20 @@ CASES = [
     FaultCase("answer lost after the call took effect", _on_trigger_and_poll("lost_answer"), True),
     FaultCase("non-JSON body (HTTP 502 HTML)", _on_trigger_and_poll("non_json"), True),
     FaultCase("emulator restarted mid-wait (down 3 s)", _restart_mid_wait, True),
-    FaultCase(
+    _refused_connection(
         "signature mismatch (wrong AccessKey Secret)",
-        inject=lambda emu: None,
-        succeeds=False,
-        says=("SignatureDoesNotMatch", "check the AccessKey Secret"),
-        connection=lambda emu: {"password": "not-the-secret"},
+        ("SignatureDoesNotMatch", "check the AccessKey Secret"),
+        lambda emu: {"password": "not-the-secret"},
     ),
-    FaultCase(
+    _refused_connection(
         "unknown AccessKey ID",
-        inject=lambda emu: None,
-        succeeds=False,
-        says=("InvalidAccessKeyId.NotFound", "check the AccessKey ID"),
-        connection=lambda emu: {"login": "LTAI5tNobodyKnowsMe"},
+        ("InvalidAccessKeyId.NotFound", "check the AccessKey ID"),
+        lambda emu: {"login": "LTAI5tNobodyKnowsMe"},
     ),
-    FaultCase(
+    _refused_connection(
         "STS token that does not match its key",
-        inject=lambda emu: None,
-        succeeds=False,
-        says=("InvalidSecurityToken", "refresh extra 'security_token'"),
-        connection=_wrong_sts_token,
+        ("InvalidSecurityToken", "refresh extra 'security_token'"),
+        _wrong_sts_token,
     ),
     FaultCase("forbidden (HTTP 403 Forbidden.Access)", _forbidden, False, ("Forbidden.Access", "lacks permission")),
     FaultCase(

@@ -26,6 +26,7 @@ from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from tests.conftest import RELEASE, WORKSPACE
 
 OTHER_ROLE = "acs:ram::1234567890123456:role/someone-else"
+OIDC_PROVIDER = "acs:ram::1234567890123456:oidc-provider/ack-rrsa"
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def role(emulator: DataWorksEmulator) -> str:
 
 @pytest.fixture
 def token_file(emulator: DataWorksEmulator, tmp_path: Path) -> Path:
-    provider = emulator.add_oidc_provider()
+    provider = emulator.add_oidc_provider(OIDC_PROVIDER)
     path = tmp_path / "oidc-token"
     path.write_text(provider.token)
     return path
@@ -60,9 +61,8 @@ def ram_role(role_arn: str) -> dict[str, Any]:
     return {"auth_type": "ram_role_arn", "role_arn": role_arn}
 
 
-def oidc_role(emu: DataWorksEmulator, role_arn: str, token_file: Path) -> dict[str, Any]:
-    provider_arn = next(iter(emu.sts._oidc))
-    return {"auth_type": "oidc_role_arn", "role_arn": role_arn, "oidc_provider_arn": provider_arn,
+def oidc_role(role_arn: str, token_file: Path) -> dict[str, Any]:
+    return {"auth_type": "oidc_role_arn", "role_arn": role_arn, "oidc_provider_arn": OIDC_PROVIDER,
             "oidc_token_file": str(token_file)}  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def test_signature_v1_is_the_one_the_credentials_client_computes() -> None:
 def test_a_role_is_assumed_once_and_its_temporary_key_signs_the_calls(
     emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, role: str, token_file: Path, kind: str, path: str
 ) -> None:
-    auth = ram_role(role) if kind == "ram_role_arn" else oidc_role(emulator, role, token_file)
+    auth = ram_role(role) if kind == "ram_role_arn" else oidc_role(role, token_file)
     hook = use_connection(monkeypatch, emulator, auth)
     assert [get_task(hook, path) for _ in range(3)] == [RELEASE] * 3
 
@@ -141,9 +141,9 @@ def test_sts_refusals_fail_at_once_with_what_to_do(
         auth = ram_role(emulator.add_role(OTHER_ROLE, trusted_access_key_ids={"LTAI5tSomeoneElse"}))
     elif case == "token STS does not accept":
         token_file.write_text("eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
-        auth = oidc_role(emulator, role, token_file)
+        auth = oidc_role(role, token_file)
     else:
-        auth = {**oidc_role(emulator, role, token_file), "oidc_provider_arn": "acs:ram::1:oidc-provider/none"}
+        auth = {**oidc_role(role, token_file), "oidc_provider_arn": "acs:ram::1:oidc-provider/none"}
     hook = use_connection(monkeypatch, emulator, auth)
 
     with pytest.raises(DataWorksApiError) as err:
@@ -170,7 +170,7 @@ def test_an_sts_server_error_is_retried(
 def test_an_unreadable_token_file_is_a_configuration_error_without_a_call(
     emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, role: str, token_file: Path
 ) -> None:
-    hook = use_connection(monkeypatch, emulator, {**oidc_role(emulator, role, token_file), "oidc_token_file": "/no"})
+    hook = use_connection(monkeypatch, emulator, {**oidc_role(role, token_file), "oidc_token_file": "/no"})
     with pytest.raises(DataWorksConfigError, match="extra 'oidc_token_file'='/no' cannot be read"):
         hook.get_task(RELEASE)
     assert emulator.calls == []
@@ -185,7 +185,7 @@ def test_a_malformed_sts_endpoint_is_named(emulator: DataWorksEmulator, monkeypa
 def test_the_call_log_keeps_no_token(
     emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, role: str, token_file: Path
 ) -> None:
-    get_task(use_connection(monkeypatch, emulator, oidc_role(emulator, role, token_file)), "sync")
+    get_task(use_connection(monkeypatch, emulator, oidc_role(role, token_file)), "sync")
     (issued,) = emulator.sts.issued
     temporary = emulator.credential(issued.access_key_id)
     assert temporary is not None and temporary.security_token is not None
@@ -226,7 +226,7 @@ def test_sts_queries_are_logged_without_their_token_or_signature(
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     caplog.set_level(logging.DEBUG)
-    get_task(use_connection(monkeypatch, emulator, oidc_role(emulator, role, token_file)), "sync")
+    get_task(use_connection(monkeypatch, emulator, oidc_role(role, token_file)), "sync")
     get_task(use_connection(monkeypatch, emulator, ram_role(role)), "sync")
     lines = [
         r.getMessage()
