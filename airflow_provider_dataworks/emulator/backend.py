@@ -1,43 +1,9 @@
 """The emulated DataWorks: workspaces, tasks, instances and the rules that move them (no HTTP here).
 
-The wire layer (``wire.py`` / ``operations.py``) parses requests and renders responses; everything it
-answers comes from this model. Time comes from an :class:`EmulatorClock`; instances progress lazily,
-each time the model is read, so moving a frozen clock by a day is instant.
-
-Instances
-    Generated per scheduled day, T+1: the instances of day D appear at ``generation_time`` (23:30 by
-    default) of day D-1 in the workspace zone, for every task deployed before then (``deployed_at``
-    None means "long ago"). A task with ``instance_mode="Immediately"`` also gets the rest of its
-    deploy day. Daylight-saving rules: see ``schedule.py``. An instance depends on the upstream
-    tasks' instances of the same scheduled day (the one with the same period number when both have
-    as many instances that day, else all of them); there are no cross-day dependencies.
-
-Life of an instance
-    NotRun (upstream unfinished) -> WaitTime (until its scheduled time) -> WaitResource -> Running ->
-    Success/Failure. An HTTP trigger node waits in WaitTrigger between WaitTime and WaitResource until
-    it is triggered. ``TriggerRecurrence`` Skip (dry run) ends Success at its scheduled time without
-    running and, for an HTTP trigger node, without a trigger; Pause ends Failure then. A failed
-    instance leaves its downstream in NotRun. A frozen (suspended) instance keeps its status and does
-    not move until resumed.
-
-Choices where the vendor is silent (each documented in the README's emulator section)
-    - A trigger sent while the instance is NotRun/WaitTime (upstream unfinished or scheduled time not
-      reached) is retained for 24 hours and consumed when the instance reaches WaitTrigger; past that
-      it is dropped and the instance keeps waiting. A new trigger replaces a retained one.
-    - Triggering an instance that was already triggered, is past WaitTrigger, or is a dry run/paused
-      "has no effect": the answer is ``Success=true`` (``repeat_trigger="success"``, the default) or a
-      400 ``Invalid.TaskInstance.AlreadyTriggered`` (``repeat_trigger="error"``).
-    - Triggering a frozen instance is refused: 400 ``Forbidden.TaskInstance.Frozen``.
-    - No instance for (TaskId, TriggerTime, EnvType): 404 ``Invalid.TaskInstance.NotFound``.
-    - Each region has its own endpoint: when the emulator plays one region (``Settings.region``), a
-      workspace of another region, and its tasks, do not exist there: 404 ``Invalid.Project.NotFound`` /
-      ``Invalid.Task.NotFound``.
-    - A ListTaskInstances ``Bizdate`` that is not 00:00 in the workspace zone (a client computing it in
-      the wrong zone) is read as the calendar day it falls on in the workspace zone.
-    - Resource capacity: at most ``resource_capacity`` instances of a workspace run at once; the rest
-      wait in WaitResource, and a triggered instance does too.
-    - A workflow instance (one per workflow and scheduled day) is Failure if any of its task instances
-      failed, Success when all succeeded, Running once any has started, else WaitTime/NotRun.
+``wire.py`` / ``operations.py`` parse requests and render answers from this model. Time comes from an
+:class:`EmulatorClock`; instances progress lazily, each time the model is read, so moving a frozen clock
+by a day is instant. The behaviour emulated, and the choices made where DataWorks' documentation is
+silent, are described in the README ("Testing your DAGs with the emulator").
 """
 
 from __future__ import annotations
@@ -171,6 +137,14 @@ class Backend:
         self.clock = clock or EmulatorClock()
         self.settings = settings or Settings()
         self._lock = threading.RLock()
+        #: One step of ``_settle`` per status: moves the instance on and returns True, or returns False.
+        self._steps: dict[S, Callable[[Instance, Task, datetime], bool]] = {
+            S.NOT_RUN: self._from_not_run,
+            S.WAIT_TIME: self._from_wait_time,
+            S.WAIT_TRIGGER: self._from_wait_trigger,
+            S.WAIT_RESOURCE: self._from_wait_resource,
+            S.RUNNING: self._from_running,
+        }
         self.reset()
 
     # ----------------------------------------------------------------------------------- set-up
@@ -361,7 +335,12 @@ class Backend:
 
     # ----------------------------------------------------------------------------------- actions
     def trigger(self, task_id: int, trigger_time_ms: int, env_type: str) -> Instance:
-        """TriggerSchedulerTaskInstance: release a waiting HTTP-trigger instance (rules: module docstring)."""
+        """TriggerSchedulerTaskInstance: release a waiting HTTP-trigger instance.
+
+        A trigger sent before WaitTrigger is kept (a newer one replaces it) and consumed there within 24 hours.
+        A repeated trigger, or one for a dry-run or paused instance, has no effect (``Settings.repeat_trigger``
+        says how it is answered); a frozen instance refuses it.
+        """
         with self._lock:
             task = self.task(task_id)
             if not task.http_trigger:
@@ -430,68 +409,85 @@ class Backend:
                 self._settle(inst, now)
 
     def _settle(self, inst: Instance, now: datetime) -> None:
+        """Move ``inst`` through as many statuses as ``now`` allows; a finished instance leaves ``_active``."""
         task = self.tasks[inst.task_id]
         while not inst.frozen and not inst.status.is_terminal:
-            pending = inst.pending_trigger_at
-            if inst.status == S.NOT_RUN:
-                ups = [self.instances[u] for u in inst.upstream_ids]
-                ready = max([inst.created_at] + [u.finished_at or inst.created_at for u in ups])
-                if any(u.status != S.SUCCESS for u in ups) or now < ready:
-                    self._expire_kept_trigger(inst, now)
-                    return
-                inst.ready_at = ready
-                self._set(inst, S.WAIT_TIME, ready)
-            elif inst.status == S.WAIT_TIME:
-                assert inst.ready_at is not None
-                at = max(inst.ready_at, inst.trigger_time)
-                if now < at:
-                    self._expire_kept_trigger(inst, now)
-                    return
-                if inst.recurrence == TriggerRecurrence.SKIP:
-                    inst.finished_at = at
-                    inst.releases += 1 if task.http_trigger else 0
-                    self._set(inst, S.SUCCESS, at)
-                elif inst.recurrence == TriggerRecurrence.PAUSE:
-                    inst.finished_at = at
-                    self._set(inst, S.FAILURE, at)
-                elif task.http_trigger:
-                    inst.waiting_trigger_at = at
-                    self._set(inst, S.WAIT_TRIGGER, at)
-                else:
-                    inst.waiting_resource_at = at
-                    self._set(inst, S.WAIT_RESOURCE, at)
-            elif inst.status == S.WAIT_TRIGGER:
-                assert inst.waiting_trigger_at is not None
-                if pending is None:
-                    return
-                if inst.waiting_trigger_at > pending + TRIGGER_RETENTION:
-                    self._drop_trigger(inst)
-                    return
-                at = max(pending, inst.waiting_trigger_at)
-                inst.pending_trigger_at = None
-                inst.triggered_at = at
-                inst.releases += 1
-                inst.waiting_resource_at = at
-                self._set(inst, S.WAIT_RESOURCE, at)
-            elif inst.status == S.WAIT_RESOURCE:
-                assert inst.waiting_resource_at is not None
-                ws = self.workspaces[inst.workspace_id]
-                start = self._free_slot(ws, inst.waiting_resource_at + ws.resource_wait, inst)
-                if now < start:
-                    return
-                inst.started_at = start
-                self._set(inst, S.RUNNING, start)
-            elif inst.status == S.RUNNING:
-                assert inst.started_at is not None
-                end = inst.started_at + task.duration
-                if now < end:
-                    return
-                inst.finished_at = end
-                self._set(inst, task.outcome, end)
-            else:  # CheckingCondition / Checking: only set by hand; they end as the task's outcome
-                return
+            step = self._steps.get(inst.status)  # CheckingCondition / Checking: only set by hand, never move
+            if step is None or not step(inst, task, now):
+                break
         if inst.status.is_terminal:
             self._active.pop(inst.id, None)
+
+    def _from_not_run(self, inst: Instance, task: Task, now: datetime) -> bool:
+        """NotRun -> WaitTime once every upstream instance succeeded (at the last one's finish)."""
+        ups = [self.instances[u] for u in inst.upstream_ids]
+        ready = max([inst.created_at] + [u.finished_at or inst.created_at for u in ups])
+        if any(u.status != S.SUCCESS for u in ups) or now < ready:
+            self._expire_kept_trigger(inst, now)
+            return False
+        inst.ready_at = ready
+        self._set(inst, S.WAIT_TIME, ready)
+        return True
+
+    def _from_wait_time(self, inst: Instance, task: Task, now: datetime) -> bool:
+        """At the scheduled time: a dry run (Skip) ends Success, Pause ends Failure, else WaitTrigger/WaitResource."""
+        assert inst.ready_at is not None
+        at = max(inst.ready_at, inst.trigger_time)
+        if now < at:
+            self._expire_kept_trigger(inst, now)
+            return False
+        if inst.recurrence == TriggerRecurrence.SKIP:
+            inst.finished_at = at
+            inst.releases += 1 if task.http_trigger else 0
+            self._set(inst, S.SUCCESS, at)
+        elif inst.recurrence == TriggerRecurrence.PAUSE:
+            inst.finished_at = at
+            self._set(inst, S.FAILURE, at)
+        elif task.http_trigger:
+            inst.waiting_trigger_at = at
+            self._set(inst, S.WAIT_TRIGGER, at)
+        else:
+            inst.waiting_resource_at = at
+            self._set(inst, S.WAIT_RESOURCE, at)
+        return True
+
+    def _from_wait_trigger(self, inst: Instance, task: Task, now: datetime) -> bool:
+        """WaitTrigger -> WaitResource on a pending trigger; one kept more than 24 hours is dropped instead."""
+        assert inst.waiting_trigger_at is not None
+        pending = inst.pending_trigger_at
+        if pending is None:
+            return False
+        if inst.waiting_trigger_at > pending + TRIGGER_RETENTION:
+            self._drop_trigger(inst)
+            return False
+        at = max(pending, inst.waiting_trigger_at)
+        inst.pending_trigger_at = None
+        inst.triggered_at = at
+        inst.releases += 1
+        inst.waiting_resource_at = at
+        self._set(inst, S.WAIT_RESOURCE, at)
+        return True
+
+    def _from_wait_resource(self, inst: Instance, task: Task, now: datetime) -> bool:
+        """WaitResource -> Running after the workspace's ``resource_wait``, once a slot is free."""
+        assert inst.waiting_resource_at is not None
+        ws = self.workspaces[inst.workspace_id]
+        start = self._free_slot(ws, inst.waiting_resource_at + ws.resource_wait, inst)
+        if now < start:
+            return False
+        inst.started_at = start
+        self._set(inst, S.RUNNING, start)
+        return True
+
+    def _from_running(self, inst: Instance, task: Task, now: datetime) -> bool:
+        """Running -> the task's outcome after its duration."""
+        assert inst.started_at is not None
+        end = inst.started_at + task.duration
+        if now < end:
+            return False
+        inst.finished_at = end
+        self._set(inst, task.outcome, end)
+        return True
 
     def _expire_kept_trigger(self, inst: Instance, now: datetime) -> None:
         """Drop a trigger kept more than 24 hours for an instance that is still not waiting for it at ``now``.
@@ -549,6 +545,12 @@ class Backend:
             self._generate(task, day)
 
     def _generate(self, task: Task, day: date) -> None:
+        """Create ``task``'s instances of scheduled day ``day`` (if due) and link them to their upstreams.
+
+        Only tasks deployed before ``generation_time`` get the day, except that an ``Immediately`` task gets
+        the rest of its deploy day. An instance depends on the upstream instance with the same period number
+        when both tasks have as many that day, else on all of them (never on another day's).
+        """
         ws = self.workspaces[task.workspace_id]
         gen_at = self.generation_time(ws, day)
         runs = runs_on_day(task.schedule, day, ws.timezone)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_dataworks.emulator import signature
 from airflow_provider_dataworks.emulator.backend import ApiError
+from airflow_provider_dataworks.emulator.control import handle_control
 from airflow_provider_dataworks.emulator.faults import Fault
 from airflow_provider_dataworks.emulator.operations import API_VERSION, OPERATIONS, parse_params
 from airflow_provider_dataworks.emulator.sts import STS_ACTIONS, redacted
@@ -165,8 +166,6 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         emulator = self.server.emulator
         if url.path.startswith(CONTROL_PREFIX):
-            from airflow_provider_dataworks.emulator.control import handle_control
-
             status, payload = handle_control(emulator, self.command, url.path, url.query, body)
             self._send_json(status, payload)
             return

@@ -118,6 +118,7 @@ def parse_endpoint(
 
 
 def _int(extras: Mapping[str, Any], name: str, conn_id: str, default: int | None, minimum: int = 0) -> int | None:
+    """Extra ``name`` as a whole number of at least ``minimum``; ``default`` when unset."""
     raw = extras.get(name)
     if raw in (None, ""):
         return default
@@ -131,19 +132,22 @@ def _int(extras: Mapping[str, Any], name: str, conn_id: str, default: int | None
 
 
 def _require(value: str | None, what: str, conn_id: str, auth_type: str) -> None:
+    """Refuse an empty ``value`` that ``auth_type`` needs."""
     if not value:
         raise DataWorksConfigError(f"Connection {conn_id!r}: auth_type {auth_type!r} needs {what}.")
 
 
-def parse_connection(
-    conn_id: str, login: str | None, password: str | None, extras: Mapping[str, Any]
-) -> ConnectionSettings:
-    """Check a connection's fields; raise DataWorksConfigError naming the first bad one."""
+def _check_unknown_extras(extras: Mapping[str, Any], conn_id: str) -> None:
+    """Refuse an extra that is not in ``EXTRA_FIELDS`` (the first one, alphabetically)."""
     unknown = sorted(set(extras) - set(EXTRA_FIELDS))
     if unknown:
         raise DataWorksConfigError(
             f"Connection {conn_id!r}: unknown extra {unknown[0]!r}; known extras: {', '.join(EXTRA_FIELDS)}."
         )
+
+
+def _endpoint_and_region(extras: Mapping[str, Any], conn_id: str) -> tuple[str | None, str, str]:
+    """(region_id, protocol, host[:port]): the ``endpoint`` extra, else the region's default endpoint."""
     region = (extras.get("region_id") or "").strip() or None
     endpoint_text = (extras.get("endpoint") or "").strip()
     if not region and not endpoint_text:
@@ -153,11 +157,21 @@ def parse_connection(
     protocol, endpoint = parse_endpoint(endpoint_text, conn_id) if endpoint_text else ("https", "")
     if not endpoint:
         assert region is not None
-        if not re.match(r"^[a-z]{2}(-[a-z0-9]+)+$", region):
-            raise DataWorksConfigError(
-                f"Connection {conn_id!r}: extra 'region_id'={region!r} is not a region id such as cn-hangzhou."
-            )
-        endpoint = default_endpoint(region)
+        endpoint = _region_endpoint(region, conn_id)
+    return region, protocol, endpoint
+
+
+def _region_endpoint(region: str, conn_id: str) -> str:
+    """The default endpoint of ``region``, once it looks like a region id."""
+    if not re.match(r"^[a-z]{2}(-[a-z0-9]+)+$", region):
+        raise DataWorksConfigError(
+            f"Connection {conn_id!r}: extra 'region_id'={region!r} is not a region id such as cn-hangzhou."
+        )
+    return default_endpoint(region)
+
+
+def _scheduling_zone(extras: Mapping[str, Any], region: str | None, conn_id: str) -> str:
+    """The ``timezone`` extra, else the region's zone; checked to be an IANA zone."""
     zone = (extras.get("timezone") or "").strip() or (region_timezone(region) if region else None)
     if zone is None:
         where = f"region {region!r} has no known default" if region else "no region_id is set"
@@ -169,14 +183,31 @@ def parse_connection(
         validate_timezone(zone, field=f"connection {conn_id!r} extra 'timezone'")
     except ValueError as err:
         raise DataWorksConfigError(str(err)) from err
+    return zone
+
+
+def _env_type(extras: Mapping[str, Any], conn_id: str) -> str:
+    """The ``env_type`` extra: Prod (default) or Dev."""
     env_type = (extras.get("env_type") or "Prod").strip()
     if env_type not in ENV_TYPES:
         raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'env_type'={env_type!r} must be Prod or Dev.")
+    return env_type
+
+
+def _auth_type(extras: Mapping[str, Any], conn_id: str) -> str:
+    """The ``auth_type`` extra: one of ``AUTH_TYPES`` (default access_key)."""
     auth_type = (extras.get("auth_type") or "access_key").strip()
     if auth_type not in AUTH_TYPES:
         raise DataWorksConfigError(
             f"Connection {conn_id!r}: extra 'auth_type'={auth_type!r} is unknown; use one of {', '.join(AUTH_TYPES)}."
         )
+    return auth_type
+
+
+def _credentials(
+    auth_type: str, login: str | None, password: str | None, extras: Mapping[str, Any], conn_id: str
+) -> tuple[str | None, str | None, str | None]:
+    """(AccessKey ID, AccessKey Secret, security token), checked to hold what ``auth_type`` needs."""
     login = (login or "").strip() or None
     password = password or None
     token = extras.get("security_token") or None
@@ -190,10 +221,20 @@ def parse_connection(
     if auth_type == "oidc_role_arn":
         _require(extras.get("oidc_provider_arn"), "extra 'oidc_provider_arn'", conn_id, auth_type)
         _require(extras.get("oidc_token_file"), "extra 'oidc_token_file'", conn_id, auth_type)
-    sts_endpoint = None
-    if sts_text := (extras.get("sts_endpoint") or "").strip():
-        sts_protocol, sts_host = parse_endpoint(sts_text, conn_id, "sts_endpoint", "sts-vpc.cn-hangzhou.aliyuncs.com")
-        sts_endpoint = f"http://{sts_host}" if sts_protocol == "http" else sts_host  # the SDK's default is https
+    return login, password, token
+
+
+def _sts_endpoint(extras: Mapping[str, Any], conn_id: str) -> str | None:
+    """The ``sts_endpoint`` extra as alibabacloud_credentials wants it (host[:port] or http://host:port)."""
+    sts_text = (extras.get("sts_endpoint") or "").strip()
+    if not sts_text:
+        return None
+    sts_protocol, sts_host = parse_endpoint(sts_text, conn_id, "sts_endpoint", "sts-vpc.cn-hangzhou.aliyuncs.com")
+    return f"http://{sts_host}" if sts_protocol == "http" else sts_host  # the SDK's default is https
+
+
+def _qps(extras: Mapping[str, Any], conn_id: str) -> float:
+    """The ``qps`` extra: a number above 0 (default 2)."""
     qps_raw = extras.get("qps")
     try:
         qps = float(qps_raw) if qps_raw not in (None, "") else 2.0
@@ -201,6 +242,21 @@ def parse_connection(
         raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'qps'={qps_raw!r} must be a number.") from err
     if qps <= 0:
         raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'qps' must be above 0.")
+    return qps
+
+
+def parse_connection(
+    conn_id: str, login: str | None, password: str | None, extras: Mapping[str, Any]
+) -> ConnectionSettings:
+    """Check a connection's fields; raise DataWorksConfigError naming the first bad one."""
+    _check_unknown_extras(extras, conn_id)
+    region, protocol, endpoint = _endpoint_and_region(extras, conn_id)
+    zone = _scheduling_zone(extras, region, conn_id)
+    env_type = _env_type(extras, conn_id)
+    auth_type = _auth_type(extras, conn_id)
+    access_key_id, access_key_secret, token = _credentials(auth_type, login, password, extras, conn_id)
+    sts_endpoint = _sts_endpoint(extras, conn_id)
+    qps = _qps(extras, conn_id)
     return ConnectionSettings(
         conn_id=conn_id,
         region_id=region,
@@ -210,8 +266,8 @@ def parse_connection(
         env_type=env_type,
         project_id=_int(extras, "project_id", conn_id, None, 1),
         auth_type=auth_type,
-        access_key_id=login,
-        access_key_secret=password,
+        access_key_id=access_key_id,
+        access_key_secret=access_key_secret,
         security_token=token,
         role_arn=extras.get("role_arn") or None,
         role_session_name=extras.get("role_session_name") or "airflow-provider-dataworks",
