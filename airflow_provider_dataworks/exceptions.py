@@ -14,10 +14,17 @@ class DataWorksConfigError(DataWorksError, ValueError):
     """A bad or incomplete connection or operator argument; the message names the field and the fix."""
 
 
+#: Codes whose cause is passing (a later call can work): throttling other than the daily quota, an internal
+#: error, no answer, a nonce replayed by a reconnect (a new attempt signs anew).
+_TRANSIENT_CODES = ("Throttling", "InternalError", "ServiceUnavailable", "NoAnswer", "SignatureNonceUsed")
+#: Throttling that does not pass: the account's daily call quota is used up.
+DAILY_QUOTA_CODE = "Throttling.Api.Risk"
+
+
 #: (code prefix, what to do), first match wins; the codes are DataWorks' documented ones (shared docs §3).
 _ADVICE: tuple[tuple[str, str], ...] = (
     (
-        "Throttling.Api.Risk",
+        DAILY_QUOTA_CODE,
         "the daily call quota of this account and region is used up: wait for the next day, "
         "or raise the quota (DataWorks edition); our calls per run are in the README's budget table",
     ),
@@ -56,9 +63,6 @@ _ADVICE: tuple[tuple[str, str], ...] = (
     ("NoAnswer", "DataWorks did not answer in time: check the endpoint, the network and 'read_timeout_ms'"),
     ("InternalError", "DataWorks had an internal error: it is retried; quote the RequestId if it persists"),
 )
-#: Codes whose cause is passing (retrying later can succeed): throttling (not the daily quota), 5xx, no answer.
-_TRANSIENT = ("Throttling.Api", "Throttling.User", "Throttling.System", "Throttling.Resource", "InternalError",
-              "ServiceUnavailable", "NoAnswer", "SignatureNonceUsed")  # fmt: skip
 
 
 def advice_for(code: str) -> str | None:
@@ -104,10 +108,21 @@ class DataWorksApiError(DataWorksError):
 
     @property
     def transient(self) -> bool:
-        """The cause may pass (throttling other than the daily quota, a 5xx, no answer): a later call can work."""
-        if self.code == "Throttling.Api.Risk":
+        """The one retry rule: the cause may pass, so a later call can work.
+
+        Throttling (HTTP 429 or a ``Throttling*`` code) other than the daily quota, a 5xx, no answer, or a
+        nonce replayed on a dropped connection. Everything else (signature, permission, bad parameter, the
+        daily quota) fails at once.
+        """
+        if self.code == DAILY_QUOTA_CODE:
             return False
-        return self.code.startswith(_TRANSIENT) or (self.http_status or 0) >= 500
+        return self.code.startswith(_TRANSIENT_CODES) or (self.http_status or 0) >= 500 or self.http_status == 429
+
+    @property
+    def surely_not_applied(self) -> bool:
+        """Transient, and the call was certainly not carried out (throttled); after a 5xx or a lost answer
+        it may have been, so a call that must not be repeated blindly is retried only on this."""
+        return self.transient and (self.http_status == 429 or self.code.startswith("Throttling"))
 
 
 class InstanceNotGeneratedError(DataWorksError):

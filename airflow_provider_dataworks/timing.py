@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from airflow_provider_dataworks.exceptions import DataWorksConfigError
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 #: Plausible epoch-ms range (2000-01-01 .. 2100-01-01): tells milliseconds from seconds.
@@ -23,7 +25,10 @@ _CONSOLE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
 class TriggerTimeError(ValueError):
-    """A trigger time that cannot name one instant; the message names the field and the fix."""
+    """A trigger time that cannot name one instant; the message names the field and the fix.
+
+    The operators' argument checks and :func:`resolve_trigger_time` raise it as a ``DataWorksConfigError``.
+    """
 
 
 def plain_utc(moment: datetime) -> datetime:
@@ -140,7 +145,10 @@ def parse_trigger_time(value: Any, zone: str | None, field: str = "trigger_time"
         return _check_ms(int(text), field)
     if _CONSOLE_FORMAT.match(text):
         if zone is None:
-            raise ValueError("a console-format trigger_time needs the scheduling zone")
+            raise TriggerTimeError(
+                f"{field}={text!r} is a wall time, read in the scheduling zone, which is not known here: pass an "
+                "ISO-8601 time with an offset (2026-11-25T00:30:00+08:00) or epoch milliseconds."
+            )
         return local_to_epoch_ms(parse_console_wall(text, field), zone, field)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -187,3 +195,18 @@ def run_moment(context: Mapping[str, Any]) -> tuple[datetime, str]:
         'trigger_time="{{ dag_run.conf[\'trigger_time\'] }}" with conf {"trigger_time": "2026-11-25 00:30:00"}, '
         "or trigger the run with a logical date."
     )
+
+
+def resolve_trigger_time(trigger_time: Any, context: Mapping[str, Any], zone: str) -> tuple[int, str]:
+    """(TriggerTime in epoch ms, where it came from): ``trigger_time`` read in ``zone`` if given, else the run's
+    date (:func:`run_moment`).
+
+    A ``trigger_time`` template that rendered to nothing is an error, never a fall-back to the run's date.
+    """
+    try:
+        if trigger_time is not None:
+            return parse_trigger_time(trigger_time, zone), "trigger_time"
+        moment, source = run_moment(context)
+        return to_epoch_ms(moment), source
+    except TriggerTimeError as err:
+        raise DataWorksConfigError(str(err)) from err

@@ -9,7 +9,7 @@ released, every target waits on it first, so the trigger instance is read until 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
 
 from airflow_provider_dataworks.exceptions import DataWorksApiError
 from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, WorkflowInstance
@@ -20,21 +20,33 @@ WAIT_FOR = ("instance", "downstream", "workflow")
 #: DataWorks keeps a trigger sent before upstream finished for 24 hours, then drops it.
 TRIGGER_RETENTION_MS = 24 * 3600 * 1000
 
-DONE, FAILED, WAITING, RETRIGGER = "success", "failure", "waiting", "retrigger"
+#: Default cap of a wait's poll interval while nothing changes: this many times its ``poll_interval``.
+MAX_POLL_INTERVAL_FACTOR = 4
+
+
+def default_max_poll_interval(poll_interval: float) -> float:
+    """Seconds a wait's interval may grow to when the user sets no ``max_poll_interval``."""
+    return MAX_POLL_INTERVAL_FACTOR * float(poll_interval)
+
+
+class WaitState(str, Enum):
+    """What one poll found; a finished state's value is also the trigger event's status."""
+
+    DONE = "success"
+    FAILED = "failure"
+    WAITING = "waiting"
+    RETRIGGER = "retrigger"  # our trigger was dropped after DataWorks' 24-hour retention: send it once more
 
 
 @dataclass(frozen=True)
 class Verdict:
-    state: str  # DONE | FAILED | WAITING | RETRIGGER
+    state: WaitState
     message: str
     statuses: dict[str, str] = field(default_factory=dict)  # "<kind> <id> (<name>)" -> status
 
     @property
     def finished(self) -> bool:
-        return self.state != WAITING
-
-    def to_event(self, **extra: Any) -> dict[str, Any]:
-        return {"status": self.state, "message": self.message, "statuses": dict(self.statuses), **extra}
+        return self.state != WaitState.WAITING
 
 
 def _label(inst: TaskInstance) -> str:
@@ -56,19 +68,23 @@ def judge_trigger_instance(inst: TaskInstance, trigger_sent_at_ms: int | None, r
     statuses = {_label(inst): inst.status.value}
     if inst.status == TaskInstanceStatus.SUCCESS:
         note = " (a dry run: DataWorks released it without running)" if inst.is_dry_run else ""
-        return Verdict(DONE, f"{_label(inst)} succeeded{note}.", statuses)
+        return Verdict(WaitState.DONE, f"{_label(inst)} succeeded{note}.", statuses)
     if inst.status == TaskInstanceStatus.FAILURE:
-        return Verdict(FAILED, f"{_label(inst)} ended in {inst.status.value}.", statuses)
+        return Verdict(WaitState.FAILED, f"{_label(inst)} ended in {inst.status.value}.", statuses)
     if trigger_lost(inst, trigger_sent_at_ms) and not resent:
-        return Verdict(RETRIGGER, f"{_label(inst)} still waits for a trigger: ours was dropped after 24 h.", statuses)
-    return Verdict(WAITING, f"{_label(inst)} is {inst.status.value}.", statuses)
+        return Verdict(
+            WaitState.RETRIGGER, f"{_label(inst)} still waits for a trigger: ours was dropped after 24 h.", statuses
+        )
+    return Verdict(WaitState.WAITING, f"{_label(inst)} is {inst.status.value}.", statuses)
 
 
 def judge_release(inst: TaskInstance, trigger_sent_at_ms: int | None, resent: bool) -> Verdict | None:
     """Before a downstream/workflow target: None once ``inst`` is released, else what to do now."""
     if inst.status == TaskInstanceStatus.FAILURE:
         return Verdict(
-            FAILED, f"{_label(inst)} ended in Failure before releasing its downstream.", {_label(inst): "Failure"}
+            WaitState.FAILED,
+            f"{_label(inst)} ended in Failure before releasing its downstream.",
+            {_label(inst): "Failure"},
         )
     if inst.status not in TaskInstanceStatus.before_trigger():
         return None
@@ -82,24 +98,24 @@ def judge_downstream(instances: list[TaskInstance]) -> Verdict:
     failed = [i for i in instances if i.status == TaskInstanceStatus.FAILURE]
     if failed:
         names = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed)
-        return Verdict(FAILED, f"downstream failed: {names}.", statuses)
+        return Verdict(WaitState.FAILED, f"downstream failed: {names}.", statuses)
     if all(i.status == TaskInstanceStatus.SUCCESS for i in instances):
         what = f"all {len(instances)} downstream instances succeeded" if instances else "it has no downstream instances"
-        return Verdict(DONE, what + ".", statuses)
+        return Verdict(WaitState.DONE, what + ".", statuses)
     pending = sum(1 for i in instances if i.status != TaskInstanceStatus.SUCCESS)
-    return Verdict(WAITING, f"{pending} of {len(instances)} downstream instances not finished.", statuses)
+    return Verdict(WaitState.WAITING, f"{pending} of {len(instances)} downstream instances not finished.", statuses)
 
 
 def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | None = None) -> Verdict:
     """The workflow instance as the target; ``failed_members`` names what failed, when known."""
     statuses = {f"workflow instance {wfi.id} ({wfi.name})": wfi.status.value}
     if wfi.status == TaskInstanceStatus.SUCCESS:
-        return Verdict(DONE, f"workflow instance {wfi.id} ({wfi.name}) succeeded.", statuses)
+        return Verdict(WaitState.DONE, f"workflow instance {wfi.id} ({wfi.name}) succeeded.", statuses)
     if wfi.status == TaskInstanceStatus.FAILURE:
         culprits = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed_members or [])
         detail = f": {culprits}" if culprits else ""
-        return Verdict(FAILED, f"workflow instance {wfi.id} ({wfi.name}) failed{detail}.", statuses)
-    return Verdict(WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
+        return Verdict(WaitState.FAILED, f"workflow instance {wfi.id} ({wfi.name}) failed{detail}.", statuses)
+    return Verdict(WaitState.WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
 
 
 #: How much longer the next poll waits while nothing changes, up to the wait's cap.

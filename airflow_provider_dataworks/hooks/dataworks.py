@@ -5,23 +5,26 @@ never when this module is imported, so DAG files stay cheap to parse.
 
 API calls (each one costs quota; Basic edition: 100 a day per region):
 
-| method                     | OpenAPI operation                  | calls                        |
-|----------------------------|------------------------------------|------------------------------|
-| trigger_instance           | TriggerSchedulerTaskInstance       | 1                            |
-| get_instance               | GetTaskInstance                    | 1                            |
-| list_instances/find_instance | ListTaskInstances (500 a page)   | 1 per 500 instances          |
-| list_downstream            | ListDownstreamTaskInstances        | 1 per 500 instances          |
-| get_workflow_instance      | GetWorkflowInstance                | 1                            |
-| get_task / get_project     | GetTask / GetProject               | 1                            |
+Every operation has a sync method for workers and an ``a``-prefixed async twin for triggers, both driving
+the one copy of the operation in ``hooks/operations.py``:
+
+| method (and its ``a`` twin)  | OpenAPI operation                  | calls                        |
+|------------------------------|------------------------------------|------------------------------|
+| trigger_instance             | TriggerSchedulerTaskInstance       | 1                            |
+| get_instance                 | GetTaskInstance                    | 1                            |
+| list_instances/find_instance | ListTaskInstances (500 a page)     | 1 per 500 instances          |
+| list_downstream              | ListDownstreamTaskInstances        | 1 per 500 instances          |
+| get_workflow_instance        | GetWorkflowInstance                | 1                            |
+| get_task / get_project       | GetTask / GetProject               | 1                            |
 
 A role connection (``ram_role_arn``, ``oidc_role_arn``) also calls STS (AssumeRole / AssumeRoleWithOIDC) once
 per connection and process and then once an hour: STS, not DataWorks quota (``hooks/credentials.py``).
 
-Retries (tenacity): throttling, HTTP 5xx and network errors are retried up to ``retry_limit``
-attempts, with exponential back-off and jitter, honouring ``x-acs-retry-after``; everything else
-(signature, authorization, forbidden, invalid parameter, the daily quota) fails at once. The trigger
-call is retried on throttling only: after a 5xx or no answer it may have taken effect, so the operator
-reads the instance before it sends it again.
+Retries (tenacity): what :attr:`DataWorksApiError.transient` calls passing (throttling, HTTP 5xx, no answer)
+is retried up to ``retry_limit`` attempts, with exponential back-off and jitter, honouring
+``x-acs-retry-after``; everything else (signature, authorization, invalid parameter, the daily quota) fails
+at once. The trigger call is retried on throttling only (``surely_not_applied``): after a 5xx or no answer it
+may have taken effect, so the operator reads the instance before it sends it again.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
@@ -42,13 +45,10 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from typing_extensions import Unpack
 
-from airflow_provider_dataworks.exceptions import (
-    DataWorksApiError,
-    DataWorksConfigError,
-    InstanceNotFoundError,
-    InstanceNotGeneratedError,
-)
+from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
+from airflow_provider_dataworks.hooks import operations
 from airflow_provider_dataworks.hooks.connection import (
     EXTRA_FIELDS,
     UI_FIELD_BEHAVIOUR,
@@ -58,19 +58,15 @@ from airflow_provider_dataworks.hooks.connection import (
 from airflow_provider_dataworks.hooks.credentials import build_credential, credentials_failure
 from airflow_provider_dataworks.hooks.ratelimit import limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
-from airflow_provider_dataworks.steps import HookCall, Steps, run_async, run_sync
-from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone, kept_occurrence
+from airflow_provider_dataworks.steps import run_async, run_sync
 from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 500
 #: One SDK client per connection (as it is now) and process: the hooks of a triggerer's waits share it, and
 #: with it a role's temporary key (one STS call an hour, not one per wait). Clients keep no per-call state.
 _CLIENTS: dict[ConnectionSettings, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
-#: Error codes that are never worth a retry, even when they come as 429 (the daily quota).
-_PERMANENT_THROTTLING = ("Throttling.Api.Risk",)
 #: Back-off between attempts, seconds (exponential with full jitter).
 RETRY_WAIT_MIN_S = 0.5
 RETRY_WAIT_MAX_S = 30.0
@@ -80,32 +76,16 @@ def _snake(action: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
 
 
-def _is_retryable(err: BaseException) -> bool:
-    from Tea.exceptions import TeaException, UnretryableException
+def _retry_rule(action: str, retry_ambiguous: bool) -> Callable[[BaseException], bool]:
+    """Whether an SDK exception is worth another attempt: the one rule, on :class:`DataWorksApiError`."""
 
-    if isinstance(err, UnretryableException):
-        failed = credentials_failure(err.inner_exception)
-        if failed is not None:  # STS refused or failed to hand out the role's key
-            return failed.transient
-        return True  # no answer: timeout, refused/dropped connection, non-JSON body
-    if not isinstance(err, TeaException):
-        return False
-    code = str(getattr(err, "code", "") or "")
-    status = getattr(err, "status_code", None) or 0
-    if code in _PERMANENT_THROTTLING:
-        return False
-    if code == "SignatureNonceUsed":
-        return True  # aiohttp replayed a request on a dropped keep-alive connection; a new attempt signs anew
-    return status >= 500 or status == 429 or code.startswith("Throttling")
+    def worth_retrying(err: BaseException) -> bool:
+        if not _is_sdk_error(err):
+            return False
+        failed = _to_api_error(action, err)
+        return failed.transient if retry_ambiguous else failed.surely_not_applied
 
-
-def _is_retryable_unapplied(err: BaseException) -> bool:
-    """Retryable and certainly not carried out: throttling (a 5xx or a lost answer may have been)."""
-    return _is_retryable(err) and (getattr(err, "status_code", None) == 429 or _is_throttling(err))
-
-
-def _is_throttling(err: BaseException) -> bool:
-    return str(getattr(err, "code", "") or "").startswith("Throttling")
+    return worth_retrying
 
 
 def _retry_after_s(err: BaseException | None) -> float | None:
@@ -145,33 +125,6 @@ def _to_api_error(action: str, err: BaseException) -> DataWorksApiError:
         str(message or getattr(err, "message", "") or err),
         getattr(err, "status_code", None),
         getattr(err, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None),
-    )
-
-
-def match_instance(instances: Iterable[TaskInstance], task_id: int, trigger_time_ms: int, zone: str) -> TaskInstance:
-    """The instance of ``task_id`` scheduled at ``trigger_time_ms``, from one day's list.
-
-    A time in the first pass of a repeated hour (DST fall back) names the instance DataWorks keeps, at the
-    second pass. Raises InstanceNotGeneratedError when the day has none yet, InstanceNotFoundError (listing
-    the day's scheduled times in ``zone``) when none matches.
-    """
-    mine = sorted((i for i in instances if i.task_id == task_id), key=lambda i: i.trigger_time_ms or 0)
-    wanted = format_in_zone(trigger_time_ms, zone)
-    if not mine:
-        raise InstanceNotGeneratedError(
-            f"Task {task_id} has no instances yet on the day of TriggerTime {trigger_time_ms} ({wanted}). DataWorks "
-            "generates a day's instances the evening before (T+1; a deploy after 23:30 only the day after next): "
-            "the task will retry. If it keeps failing, check that the node is deployed to this environment."
-        )
-    for candidate in dict.fromkeys((trigger_time_ms, kept_occurrence(trigger_time_ms, zone))):
-        for inst in mine:
-            if inst.trigger_time_ms == candidate:
-                return inst
-    listed = ", ".join(f"{format_in_zone(i.trigger_time_ms, zone)} (id {i.id})" for i in mine if i.trigger_time_ms)
-    raise InstanceNotFoundError(
-        f"Task {task_id} has no instance scheduled at {wanted} (TriggerTime {trigger_time_ms}). Its instances that "
-        f"day, in {zone}: {listed}. Likely causes: the scheduling zone is not {zone} (set the connection's or "
-        "operator's timezone), or the DAG's schedule does not match the node's schedule (pass trigger_time)."
     )
 
 
@@ -313,7 +266,7 @@ class DataWorksHook(BaseHook):
         return {
             "stop": stop_after_attempt(settings.retry_limit),
             "wait": _Wait(),
-            "retry": retry_if_exception(_is_retryable if retry_ambiguous else _is_retryable_unapplied),
+            "retry": retry_if_exception(_retry_rule(action, retry_ambiguous)),
             "before_sleep": before_sleep,
             "reraise": True,
         }
@@ -361,58 +314,72 @@ class DataWorksHook(BaseHook):
             raise
         return response.body.to_map()
 
-    # ----------------------------------------------------------------------------- operations (sync)
-    def trigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
-        """TriggerSchedulerTaskInstance; raises unless DataWorks answers ``Success: true``.
+    # ----------------------------------------------------------------------------- operations
+    # Each pair drives the one copy of the operation in ``hooks/operations.py`` (arguments and calls there).
+    def get_settings(self) -> ConnectionSettings:
+        """The checked connection (sync lookup); :meth:`aget_settings` is the async twin."""
+        return self.settings
 
-        Retried on throttling only; after a 5xx or no answer the caller reads the instance to learn
-        whether the trigger took effect (see ``DataWorksTriggerOperator``).
-        """
-        body = self.call(
-            "TriggerSchedulerTaskInstance",
-            retry_ambiguous=False,
-            task_id=task_id,
-            trigger_time=trigger_time_ms,
-            env_type=env_type or self.settings.env_type,
-        )
-        _check_success("TriggerSchedulerTaskInstance", body)
+    def trigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
+        """TriggerSchedulerTaskInstance in ``env_type`` (default: the connection's); see the operation."""
+        run_sync(operations.trigger_instance(task_id, trigger_time_ms, env_type), self)
+
+    async def atrigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
+        await run_async(operations.trigger_instance(task_id, trigger_time_ms, env_type), self)
 
     def get_instance(self, instance_id: int) -> TaskInstance:
-        return TaskInstance.from_api(self.call("GetTaskInstance", id=instance_id)["TaskInstance"])
+        return run_sync(operations.get_instance(instance_id), self)
+
+    async def aget_instance(self, instance_id: int) -> TaskInstance:
+        return await run_async(operations.get_instance(instance_id), self)
 
     def list_instances(
-        self,
-        project_id: int,
-        bizdate: int,
-        *,
-        task_id: int | None = None,
-        ids: list[int] | None = None,
-        env_type: str | None = None,
-        workflow_instance_id: int | None = None,
+        self, project_id: int, bizdate: int, **filters: Unpack[operations.InstanceFilters]
     ) -> list[TaskInstance]:
-        """ListTaskInstances of one business date (epoch ms, 00:00 in the scheduling zone), every page."""
-        params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id)
-        return run_sync(_paged("ListTaskInstances", params, _instances_of), self)
+        """ListTaskInstances of one business date (epoch ms), every page, narrowed by the filters given."""
+        return run_sync(operations.list_instances(project_id, bizdate, **filters), self)
+
+    async def alist_instances(
+        self, project_id: int, bizdate: int, **filters: Unpack[operations.InstanceFilters]
+    ) -> list[TaskInstance]:
+        return await run_async(operations.list_instances(project_id, bizdate, **filters), self)
 
     def find_instance(
         self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
     ) -> TaskInstance:
-        """The instance of (task, TriggerTime): one ListTaskInstances call for its business date."""
-        day = self.list_instances(project_id, bizdate_ms(trigger_time_ms, zone), task_id=task_id, env_type=env_type)
-        return match_instance(day, task_id, trigger_time_ms, zone)
+        """The instance of (task, TriggerTime in ``zone``): one ListTaskInstances call."""
+        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, env_type=env_type)
+        return run_sync(steps, self)
+
+    async def afind_instance(
+        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
+    ) -> TaskInstance:
+        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, env_type=env_type)
+        return await run_async(steps, self)
 
     def list_downstream(self, instance_id: int) -> list[TaskInstance]:
-        """ListDownstreamTaskInstances: the direct downstream instances, every page."""
-        return run_sync(_paged("ListDownstreamTaskInstances", {"id": instance_id}, _downstream_of), self)
+        return run_sync(operations.list_downstream(instance_id), self)
+
+    async def alist_downstream(self, instance_id: int) -> list[TaskInstance]:
+        return await run_async(operations.list_downstream(instance_id), self)
 
     def get_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
-        return WorkflowInstance.from_api(self.call("GetWorkflowInstance", id=workflow_instance_id)["WorkflowInstance"])
+        return run_sync(operations.get_workflow_instance(workflow_instance_id), self)
+
+    async def aget_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
+        return await run_async(operations.get_workflow_instance(workflow_instance_id), self)
 
     def get_task(self, task_id: int) -> Task:
-        return Task.from_api(self.call("GetTask", id=task_id)["Task"])
+        return run_sync(operations.get_task(task_id), self)
+
+    async def aget_task(self, task_id: int) -> Task:
+        return await run_async(operations.get_task(task_id), self)
 
     def get_project(self, project_id: int) -> Project:
-        return Project.from_api(self.call("GetProject", id=project_id)["Project"])
+        return run_sync(operations.get_project(project_id), self)
+
+    async def aget_project(self, project_id: int) -> Project:
+        return await run_async(operations.get_project(project_id), self)
 
     def test_connection(self) -> tuple[bool, str]:
         """GetProject when a project id is set, else ListProjects with one row (one API call)."""
@@ -426,52 +393,6 @@ class DataWorksHook(BaseHook):
         except Exception as err:
             return False, str(err)
 
-    # ----------------------------------------------------------------------------- operations (async)
-    async def atrigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
-        settings = await self.aget_settings()
-        body = await self.acall(
-            "TriggerSchedulerTaskInstance",
-            retry_ambiguous=False,
-            task_id=task_id,
-            trigger_time=trigger_time_ms,
-            env_type=env_type or settings.env_type,
-        )
-        _check_success("TriggerSchedulerTaskInstance", body)
-
-    async def aget_instance(self, instance_id: int) -> TaskInstance:
-        return TaskInstance.from_api((await self.acall("GetTaskInstance", id=instance_id))["TaskInstance"])
-
-    async def alist_instances(
-        self,
-        project_id: int,
-        bizdate: int,
-        *,
-        task_id: int | None = None,
-        ids: list[int] | None = None,
-        env_type: str | None = None,
-        workflow_instance_id: int | None = None,
-    ) -> list[TaskInstance]:
-        params = _list_params(project_id, bizdate, task_id, ids, env_type, workflow_instance_id)
-        return await run_async(_paged("ListTaskInstances", params, _instances_of), self)
-
-    async def afind_instance(
-        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
-    ) -> TaskInstance:
-        day = await self.alist_instances(
-            project_id, bizdate_ms(trigger_time_ms, zone), task_id=task_id, env_type=env_type
-        )
-        return match_instance(day, task_id, trigger_time_ms, zone)
-
-    async def alist_downstream(self, instance_id: int) -> list[TaskInstance]:
-        return await run_async(_paged("ListDownstreamTaskInstances", {"id": instance_id}, _downstream_of), self)
-
-    async def aget_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
-        body = await self.acall("GetWorkflowInstance", id=workflow_instance_id)
-        return WorkflowInstance.from_api(body["WorkflowInstance"])
-
-    async def aget_task(self, task_id: int) -> Task:
-        return Task.from_api((await self.acall("GetTask", id=task_id))["Task"])
-
 
 def _is_sdk_error(err: BaseException) -> bool:
     try:
@@ -479,55 +400,3 @@ def _is_sdk_error(err: BaseException) -> bool:
     except ImportError:  # pragma: no cover - the SDK is a dependency
         return False
     return isinstance(err, TeaException)
-
-
-def _check_success(action: str, body: dict[str, Any]) -> None:
-    if body.get("Success") is not True:
-        raise DataWorksApiError(action, "NotSuccess", f"DataWorks answered Success={body.get('Success')!r}", None,
-                                body.get("RequestId"))  # fmt: skip
-
-
-def _paged(
-    action: str, params: dict[str, Any], rows_of: Callable[[dict[str, Any]], list[TaskInstance]]
-) -> Steps[list[TaskInstance]]:
-    """Every page of a listing: one ``call`` of ``action`` per 500 rows."""
-    found: list[TaskInstance] = []
-    page = 1
-    while True:
-        body = yield HookCall("call", (action,), {**params, "page_number": page, "page_size": PAGE_SIZE})
-        info = body["PagingInfo"]
-        found += rows_of(info)
-        if page * PAGE_SIZE >= int(info.get("TotalCount") or 0):
-            return found
-        page += 1
-
-
-def _instances_of(paging: dict[str, Any]) -> list[TaskInstance]:
-    return [TaskInstance.from_api(i) for i in paging.get("TaskInstances") or []]
-
-
-def _list_params(
-    project_id: int,
-    bizdate: int,
-    task_id: int | None,
-    ids: list[int] | None,
-    env_type: str | None,
-    workflow_instance_id: int | None,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {"project_id": project_id, "bizdate": bizdate, "sort_by": "TriggerTime Asc"}
-    if task_id is not None:
-        params["task_id"] = task_id
-    if ids:
-        params["ids"] = list(ids)
-    if env_type:
-        params["project_env"] = env_type
-    if workflow_instance_id is not None:
-        params["workflow_instance_id"] = workflow_instance_id
-    return params
-
-
-def _downstream_of(paging: dict[str, Any]) -> list[TaskInstance]:
-    rows = paging.get("DownstreamTaskInstances")
-    if rows is not None:
-        return [TaskInstance.from_api(r["TaskInstance"]) for r in rows if r.get("TaskInstance")]
-    return [TaskInstance.from_api(r) for r in paging.get("TaskInstances") or []]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
@@ -29,16 +30,11 @@ from airflow_provider_dataworks.exceptions import (
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
 from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
+from airflow_provider_dataworks.records import ReleaseRecord, RunTarget
 from airflow_provider_dataworks.steps import run_sync
-from airflow_provider_dataworks.timing import (
-    TriggerTimeError,
-    bizdate_ms,
-    format_in_zone,
-    parse_trigger_time,
-    run_moment,
-    to_epoch_ms,
-)
+from airflow_provider_dataworks.timing import format_in_zone, resolve_trigger_time
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
 from airflow_provider_dataworks.validation import (
     as_id,
     check_env_type,
@@ -50,43 +46,16 @@ from airflow_provider_dataworks.validation import (
 )
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
 from airflow_provider_dataworks.waiting import (
-    DONE,
-    FAILED,
-    RETRIGGER,
     PollPacer,
     WaitPoller,
+    WaitState,
+    default_max_poll_interval,
     describe_instance,
 )
 
-EVENT_STATUSES = ("success", "failure", "timeout", "error", "retrigger")
-
-
-def resolve_trigger_time(trigger_time: Any, context: Any, zone: str) -> tuple[int, str]:
-    """(TriggerTime in ms, where it came from): ``trigger_time`` if given, else the run's date.
-
-    A ``trigger_time`` template that rendered to nothing is an error, never a fall-back to the run's date.
-    """
-    try:
-        if trigger_time is not None:
-            return parse_trigger_time(trigger_time, zone), "trigger_time"
-        moment, source = run_moment(context)
-        return to_epoch_ms(moment), source
-    except TriggerTimeError as err:
-        raise DataWorksConfigError(str(err)) from err
-
-
-def _bizdate_of(record: dict[str, Any]) -> int | None:
-    """The business date (epoch ms) of the instance in ``record``, when its zone is known."""
-    if not record.get("zone") or not record.get("trigger_time_ms"):
-        return None
-    return bizdate_ms(int(record["trigger_time_ms"]), record["zone"])
-
-
-def validate_event(event: Any) -> dict[str, Any]:
-    """A trigger event as ``execute_complete`` expects it, or a clear error."""
-    if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES or "message" not in event:
-        raise DataWorksError(f"unexpected event from DataWorksTaskInstanceTrigger: {event!r}")
-    return event
+#: The ids pushed to XCom, one key each (and the console address under ``CONSOLE_URL_XCOM_KEY``).
+XCOM_KEYS = ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type", "project_id",
+             "workflow_instance_id")  # fmt: skip
 
 
 class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
@@ -151,10 +120,9 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self.wait_for = check_wait_for(wait_for)
         self.deferrable = bool(deferrable)
         self.poll_interval = check_seconds(poll_interval, "poll_interval", minimum=1.0) or 60.0
-        self.max_poll_interval = (
-            check_seconds(max_poll_interval, "max_poll_interval", minimum=self.poll_interval, allow_none=True)
-            or 4 * self.poll_interval
-        )
+        self.max_poll_interval = check_seconds(
+            max_poll_interval, "max_poll_interval", minimum=self.poll_interval, allow_none=True
+        ) or default_max_poll_interval(self.poll_interval)
         self.timeout = check_seconds(timeout, "timeout", minimum=1.0, allow_none=True)
 
     @cached_property
@@ -166,8 +134,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         with fail_without_retry_on_config_error():
             return self.execute_resumable(context)
 
-    def _target(self, context: Any) -> dict[str, Any]:
-        """Task id, TriggerTime, zone, env and project of this run's instance (project may cost 1 GetTask)."""
+    def _target(self, context: Any) -> RunTarget:
+        """The instance this run names (the workspace may cost 1 GetTask)."""
         settings = self.hook.settings
         zone = self.timezone or settings.timezone
         trigger_time_ms, source = resolve_trigger_time(self.trigger_time, context, zone)
@@ -176,47 +144,50 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         if project_id in (None, ""):
             project_id = self.hook.get_task(task_id).project_id
             self.log.info("Workspace of task %s: %s (GetTask; set project_id to save this call)", task_id, project_id)
-        return {
-            "task_id": task_id,
-            "trigger_time_ms": trigger_time_ms,
-            "source": source,
-            "zone": zone,
-            "env_type": self.env_type or settings.env_type,
-            "project_id": as_id(project_id, "project_id"),
-            "region_id": settings.region_id,
-        }
+        return RunTarget(
+            task_id=task_id,
+            trigger_time_ms=trigger_time_ms,
+            source=source,
+            zone=zone,
+            env_type=self.env_type or settings.env_type,
+            project_id=as_id(project_id, "project_id"),
+            region_id=settings.region_id,
+        )
 
     def submit_job(self, context: Any) -> dict[str, Any]:
-        """Find this run's instance and trigger it unless it is past its trigger (ResumableJobMixin step)."""
+        """Find this run's instance and trigger it unless it is past its trigger (ResumableJobMixin step).
+
+        Returns the :class:`ReleaseRecord` as the task state store keeps it.
+        """
         t = self._target(context)
         self.log.info(
             "DataWorks task %s, TriggerTime %s = %s (%s, from %s)",
-            t["task_id"], t["trigger_time_ms"], format_in_zone(t["trigger_time_ms"], t["zone"]), t["zone"], t["source"],
+            t.task_id, t.trigger_time_ms, format_in_zone(t.trigger_time_ms, t.zone), t.zone, t.source,
         )  # fmt: skip
         inst = self.hook.find_instance(
-            t["task_id"], t["trigger_time_ms"], project_id=t["project_id"], zone=t["zone"], env_type=t["env_type"]
+            t.task_id, t.trigger_time_ms, project_id=t.project_id, zone=t.zone, env_type=t.env_type
         )
-        self.log.info("Found %s", describe_instance(inst, t["zone"]))
-        if inst.trigger_time_ms != t["trigger_time_ms"]:
+        self.log.info("Found %s", describe_instance(inst, t.zone))
+        if inst.trigger_time_ms is not None and inst.trigger_time_ms != t.trigger_time_ms:
             self.log.info("%s falls in the first pass of a repeated hour; DataWorks keeps only the second.",
-                          format_in_zone(t["trigger_time_ms"], t["zone"]))  # fmt: skip
-            t = {**t, "trigger_time_ms": inst.trigger_time_ms}
+                          format_in_zone(t.trigger_time_ms, t.zone))  # fmt: skip
+            t = replace(t, trigger_time_ms=inst.trigger_time_ms)
         sent_at_ms, released = self._act_on(inst, t)
-        return {
-            "instance_id": inst.id,
-            "trigger_time_ms": t["trigger_time_ms"],
-            "scheduled_time": format_in_zone(t["trigger_time_ms"], t["zone"]),
-            "dataworks_task_id": t["task_id"],
-            "env_type": t["env_type"],
-            "project_id": t["project_id"],
-            "workflow_instance_id": inst.workflow_instance_id,
-            "console_url": console_url(t["region_id"], t["project_id"], inst.id, t["env_type"]),
-            "trigger_sent_at_ms": sent_at_ms,
-            "released": released,
-            "zone": t["zone"],
-        }
+        return ReleaseRecord(
+            instance_id=inst.id,
+            dataworks_task_id=t.task_id,
+            trigger_time_ms=t.trigger_time_ms,
+            env_type=t.env_type,
+            project_id=t.project_id,
+            zone=t.zone,
+            scheduled_time=format_in_zone(t.trigger_time_ms, t.zone),
+            workflow_instance_id=inst.workflow_instance_id,
+            console_url=console_url(t.region_id, t.project_id, inst.id, t.env_type),
+            trigger_sent_at_ms=sent_at_ms,
+            released=released,
+        ).to_xcom()
 
-    def _act_on(self, inst: TaskInstance, t: dict[str, Any]) -> tuple[int | None, bool]:
+    def _act_on(self, inst: TaskInstance, t: RunTarget) -> tuple[int | None, bool]:
         """Trigger ``inst`` if it still waits for one; (when our trigger was sent, whether it is released)."""
         if inst.is_paused:
             raise InstanceFailedError(f"Instance {inst.id} is paused (TriggerRecurrence Pause): DataWorks fails it.")
@@ -246,7 +217,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         )  # fmt: skip
         return sent_at_ms, False
 
-    def _send_trigger(self, inst: TaskInstance, t: dict[str, Any]) -> bool:
+    def _send_trigger(self, inst: TaskInstance, t: RunTarget) -> bool:
         """Send the trigger; True when an error answer came but the instance shows it was released.
 
         After a 5xx or no answer the trigger may have taken effect: one GetTaskInstance tells, and the
@@ -257,7 +228,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         sends = self.hook.settings.retry_limit
         for send in range(1, sends + 1):
             try:
-                self.hook.trigger_instance(t["task_id"], t["trigger_time_ms"], t["env_type"])
+                self.hook.trigger_instance(t.task_id, t.trigger_time_ms, t.env_type)
                 return False
             except DataWorksApiError as err:
                 again = self.hook.get_instance(inst.id)
@@ -271,34 +242,34 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                                  err.code, inst.id, again.status.value, send + 1, sends)  # fmt: skip
         raise AssertionError("the loop returns or raises")
 
-    def _record_from(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def _record_from(self, context: Any, event: Any) -> ReleaseRecord:
         """The wait's record after a deferral: the XComs pushed before deferring, updated by the event."""
         ti = context["ti"]
-        record = {
+        pushed = {
             key: ti.xcom_pull(task_ids=self.task_id, key=key)
             for key in ("dataworks_task_id", "trigger_time_ms", "env_type", "workflow_instance_id")
         }
-        record["instance_id"] = event["instance_id"]
-        for key in ("released", "workflow_instance_id", "trigger_sent_at_ms", "resent"):
-            if event.get(key) is not None:
-                record[key] = event[key]
-        return record
+        state = {
+            key: value
+            for key in ("released", "workflow_instance_id", "trigger_sent_at_ms", "resent")
+            if (value := getattr(event, key)) is not None
+        }
+        return ReleaseRecord.from_xcom({**pushed, "instance_id": event.instance_id, **state})
 
-    def _push_xcoms(self, context: Any, record: dict[str, Any]) -> None:
+    def _push_xcoms(self, context: Any, record: ReleaseRecord) -> None:
         ti = context["ti"]
-        for key in ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type",
-                    "project_id", "workflow_instance_id"):  # fmt: skip
-            ti.xcom_push(key=key, value=record.get(key))
-        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=record.get("console_url"))
+        for key in XCOM_KEYS:
+            ti.xcom_push(key=key, value=getattr(record, key))
+        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=record.console_url)
 
     # ------------------------------------------------------------------ ResumableJobMixin: reconnect
     def get_job_status(self, external_id: Any, context: Any) -> str:
         """Status of what this operator waits for (the instance when it does not wait)."""
-        instance_id = int(external_id["instance_id"])
+        record = ReleaseRecord.from_xcom(external_id)
         if not self.wait_for_completion:
-            return self.hook.get_instance(instance_id).status.value
-        verdict = run_sync(self._poller(external_id).poll(), self.hook)
-        return {DONE: "Success", FAILED: "Failure"}.get(verdict.state, "Running")
+            return self.hook.get_instance(record.instance_id).status.value
+        verdict = run_sync(self._poller(record).poll(), self.hook)
+        return {WaitState.DONE: "Success", WaitState.FAILED: "Failure"}.get(verdict.state, "Running")
 
     def is_job_active(self, status: str) -> bool:
         return status not in ("Success", "Failure")
@@ -307,30 +278,33 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         return status == "Success"
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:
-        self._push_xcoms(context, external_id)
+        record = ReleaseRecord.from_xcom(external_id)
+        self._push_xcoms(context, record)
         if not self.wait_for_completion:
             return
         deadline = time.time() + self.timeout if self.timeout else None
         if self.deferrable:
-            self._defer(external_id, deadline)
-        self._wait_sync(external_id, deadline)
+            self._defer(record, deadline)
+        else:
+            self._wait_sync(record, deadline)
 
     def get_job_result(self, external_id: Any, context: Any) -> int:
-        self._push_xcoms(context, external_id)
-        return int(external_id["instance_id"])
+        record = ReleaseRecord.from_xcom(external_id)
+        self._push_xcoms(context, record)
+        return record.instance_id
 
     # ------------------------------------------------------------------------------------ waiting
-    def _poller(self, record: dict[str, Any]) -> WaitPoller:
+    def _poller(self, record: ReleaseRecord) -> WaitPoller:
         return WaitPoller(
-            instance_id=int(record["instance_id"]),
+            instance_id=record.instance_id,
             wait_for=self.wait_for,
-            released=bool(record.get("released")),
-            trigger_sent_at_ms=record.get("trigger_sent_at_ms"),
-            resent=bool(record.get("resent")),
-            workflow_instance_id=record.get("workflow_instance_id"),
+            released=record.released,
+            trigger_sent_at_ms=record.trigger_sent_at_ms,
+            resent=record.resent,
+            workflow_instance_id=record.workflow_instance_id,
         )
 
-    def _wait_sync(self, record: dict[str, Any], deadline: float | None) -> None:
+    def _wait_sync(self, record: ReleaseRecord, deadline: float | None) -> None:
         poller = self._poller(record)
         pacer, pause = PollPacer(self.poll_interval, self.max_poll_interval), self.poll_interval
         while True:
@@ -342,18 +316,18 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                 self.log.warning("DataWorks poll failed (%s); polling again in %.0f s", err, pause)
                 continue
             pause = pacer.after(verdict.statuses)
-            if verdict.state == DONE:
+            if verdict.state == WaitState.DONE:
                 self.log.info("DataWorks %s wait done: %s", self.wait_for, verdict.message)
                 return
-            if verdict.state == FAILED:
+            if verdict.state == WaitState.FAILED:
                 raise InstanceFailedError(verdict.message)
-            if verdict.state == RETRIGGER:
+            if verdict.state == WaitState.RETRIGGER:
                 poller.trigger_sent_at_ms = self._retrigger(record)
                 poller.resent = True
             else:
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
 
-    def _sleep_until_next_poll(self, pause: float, deadline: float | None, record: dict[str, Any]) -> None:
+    def _sleep_until_next_poll(self, pause: float, deadline: float | None, record: ReleaseRecord) -> None:
         if deadline is not None:
             remaining = deadline - time.time()
             if remaining <= 0:
@@ -361,61 +335,52 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             pause = min(pause, remaining)
         time.sleep(pause)
 
-    def _timeout_error(self, record: dict[str, Any]) -> WaitTimeoutError:
+    def _timeout_error(self, record: ReleaseRecord) -> WaitTimeoutError:
         return WaitTimeoutError(
-            f"Waited {self.timeout:g} s for the {self.wait_for} of instance {record['instance_id']}; giving up. "
+            f"Waited {self.timeout:g} s for the {self.wait_for} of instance {record.instance_id}; giving up. "
             "DataWorks keeps running what was released: check it in the console."
         )
 
-    def _retrigger(self, record: dict[str, Any]) -> int:
+    def _retrigger(self, record: ReleaseRecord) -> int:
         """Send the trigger once more: DataWorks dropped ours after its 24-hour retention."""
         self.log.warning(
             "Instance %s still waits for a trigger more than 24 h after ours (DataWorks dropped it); "
             "sending it once more.",
-            record["instance_id"],
+            record.instance_id,
         )
         sent_at_ms = to_epoch_ms_now()
-        self.hook.trigger_instance(int(record["dataworks_task_id"]), int(record["trigger_time_ms"]), record["env_type"])
+        self.hook.trigger_instance(record.dataworks_task_id, record.trigger_time_ms, record.env_type)
         return sent_at_ms
 
-    def _defer(self, record: dict[str, Any], deadline: float | None) -> None:
-        poller = self._poller(record)
-        self.defer(
-            trigger=DataWorksTaskInstanceTrigger(
-                dataworks_conn_id=self.dataworks_conn_id,
-                instance_id=poller.instance_id,
-                wait_for=self.wait_for,
-                poll_interval=self.poll_interval,
-                deadline=deadline,
-                released=poller.released,
-                trigger_sent_at_ms=poller.trigger_sent_at_ms,
-                resent=poller.resent,
-                workflow_instance_id=poller.workflow_instance_id,
-                initial_delay=self.poll_interval,
-                max_poll_interval=self.max_poll_interval,
-                project_id=record.get("project_id"),
-                bizdate_ms=_bizdate_of(record),
-                env_type=record.get("env_type"),
-            ),
-            method_name="execute_complete",
+    def _defer(self, record: ReleaseRecord, deadline: float | None) -> NoReturn:
+        """Hand the wait to the triggerer (raises ``TaskDeferred``); it resumes in :meth:`execute_complete`."""
+        trigger = DataWorksTaskInstanceTrigger.for_wait(
+            self._poller(record),
+            dataworks_conn_id=self.dataworks_conn_id,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+            deadline=deadline,
+            project_id=record.project_id,
+            bizdate_ms=record.bizdate_ms,
+            env_type=record.env_type,
         )
+        self.defer(trigger=trigger, method_name="execute_complete")
 
     def execute_complete(self, context: Any, event: Any = None) -> int:
-        """Resume after the trigger: validate its event; fail, time out, re-trigger or return the instance id."""
-        event = validate_event(event)
-        record = self._record_from(context, event)
-        status = event["status"]
-        if status == "success":
-            self.log.info("DataWorks %s wait done: %s", self.wait_for, event["message"])
-            return int(record["instance_id"])
-        if status == "failure":
-            raise InstanceFailedError(event["message"])
-        if status == "timeout":
+        """Resume after the trigger: validate its event; succeed, fail, time out, or re-trigger and defer again."""
+        wait = validate_event(event)
+        record = self._record_from(context, wait)
+        if wait.status == TriggerEventStatus.SUCCESS:
+            self.log.info("DataWorks %s wait done: %s", self.wait_for, wait.message)
+            return record.instance_id
+        if wait.status == TriggerEventStatus.FAILURE:
+            raise InstanceFailedError(wait.message)
+        if wait.status == TriggerEventStatus.TIMEOUT:
             raise self._timeout_error(record)
-        if status == "retrigger":
-            record = {**record, "trigger_sent_at_ms": self._retrigger(record), "resent": True}
-            self._defer(record, event.get("deadline"))
-        raise DataWorksError(f"Waiting on DataWorks failed: {event['message']}")
+        if wait.status == TriggerEventStatus.ERROR:
+            raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")
+        # RETRIGGER: DataWorks dropped our trigger after 24 h; send it once more and wait again.
+        self._defer(replace(record, trigger_sent_at_ms=self._retrigger(record), resent=True), wait.deadline)
 
 
 def to_epoch_ms_now() -> int:

@@ -25,9 +25,10 @@ from airflow_provider_dataworks.exceptions import (
 )
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
-from airflow_provider_dataworks.operators.dataworks import resolve_trigger_time, validate_event
 from airflow_provider_dataworks.steps import run_sync
+from airflow_provider_dataworks.timing import resolve_trigger_time
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
 from airflow_provider_dataworks.validation import (
     as_id,
     check_env_type,
@@ -39,7 +40,7 @@ from airflow_provider_dataworks.validation import (
     is_templated,
 )
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
-from airflow_provider_dataworks.waiting import DONE, FAILED, WaitPoller, raise_unless_tolerated
+from airflow_provider_dataworks.waiting import WaitPoller, WaitState, raise_unless_tolerated
 
 
 class DataWorksTaskInstanceSensor(BaseSensorOperator):
@@ -144,10 +145,10 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             self.log.warning("DataWorks poll failed (%s); poking again later", err)
             return False
         self._failed_polls = 0
-        if verdict.state == FAILED:
+        if verdict.state == WaitState.FAILED:
             raise InstanceFailedError(verdict.message)
         self.log.info("DataWorks %s: %s", self.wait_for, verdict.message)
-        return verdict.state == DONE
+        return verdict.state == WaitState.DONE
 
     def execute(self, context: Any) -> Any:
         with fail_without_retry_on_config_error():
@@ -156,34 +157,29 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             if self.poke(context):
                 return self._poller.instance_id if self._poller else None
             assert self._poller is not None
-            self.defer(
-                trigger=DataWorksTaskInstanceTrigger(
-                    dataworks_conn_id=self.dataworks_conn_id,
-                    instance_id=self._poller.instance_id,
-                    wait_for=self.wait_for,
-                    poll_interval=float(self.poke_interval),
-                    deadline=time.time() + float(self.timeout) if self.timeout else None,
-                    released=self._poller.released,
-                    workflow_instance_id=self._poller.workflow_instance_id,
-                    initial_delay=float(self.poke_interval),
-                    max_poll_interval=self.max_poll_interval,
-                    project_id=self._project_id,
-                    bizdate_ms=self._bizdate_ms,
-                    env_type=self._env_type,
-                ),
-                method_name="execute_complete",
+            trigger = DataWorksTaskInstanceTrigger.for_wait(
+                self._poller,
+                dataworks_conn_id=self.dataworks_conn_id,
+                poll_interval=float(self.poke_interval),
+                max_poll_interval=self.max_poll_interval,
+                deadline=time.time() + float(self.timeout) if self.timeout else None,
+                project_id=self._project_id,
+                bizdate_ms=self._bizdate_ms,
+                env_type=self._env_type,
             )
+            self.defer(trigger=trigger, method_name="execute_complete")
 
     def execute_complete(self, context: Any, event: Any = None) -> int:
-        event = validate_event(event)
-        if event["status"] == "success":
-            self.log.info("DataWorks %s: %s", self.wait_for, event["message"])
-            return int(event["instance_id"])
-        if event["status"] == "failure":
-            raise InstanceFailedError(event["message"])
-        if event["status"] == "timeout":
+        """Resume after the trigger: validate its event; succeed, fail or time out."""
+        wait = validate_event(event)
+        if wait.status == TriggerEventStatus.SUCCESS:
+            self.log.info("DataWorks %s: %s", self.wait_for, wait.message)
+            return wait.instance_id
+        if wait.status == TriggerEventStatus.FAILURE:
+            raise InstanceFailedError(wait.message)
+        if wait.status == TriggerEventStatus.TIMEOUT:
             raise WaitTimeoutError(
                 f"Sensor timed out after {self.timeout} s waiting for the {self.wait_for} of instance "
-                f"{event['instance_id']}; DataWorks keeps running."
+                f"{wait.instance_id}; DataWorks keeps running."
             )
-        raise DataWorksError(f"Waiting on DataWorks failed: {event['message']}")
+        raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")

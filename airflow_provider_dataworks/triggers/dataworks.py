@@ -1,9 +1,7 @@
 """DataWorksTaskInstanceTrigger: wait in the triggerer for an instance, its downstream or its workflow.
 
-Only async calls: the async SDK methods, the async connection lookup and ``asyncio.sleep``.
-One event, then it ends: ``{"status": "success"|"failure"|"retrigger"|"timeout"|"error", "message",
-"instance_id", "wait_for", "deadline", "statuses"}`` (a finished poll adds the wait's state: "released",
-"workflow_instance_id", "trigger_sent_at_ms", "resent"); ``execute_complete`` validates it.
+Only async calls: the async SDK methods, the async connection lookup and ``asyncio.sleep``. It fires one
+:class:`~airflow_provider_dataworks.triggers.events.WaitEvent`, then ends; ``execute_complete`` validates it.
 
 API calls per poll of one wait on its own: one GetTaskInstance, ListDownstreamTaskInstances or
 GetWorkflowInstance; one more GetTaskInstance per poll while the trigger instance is not yet released
@@ -26,8 +24,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksError
 from airflow_provider_dataworks.steps import run_async
+from airflow_provider_dataworks.triggers.events import TriggerEventStatus, WaitEvent
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
-from airflow_provider_dataworks.waiting import PollPacer, WaitPoller
+from airflow_provider_dataworks.waiting import PollPacer, WaitPoller, default_max_poll_interval
 
 
 class DataWorksTaskInstanceTrigger(BaseTrigger):
@@ -78,11 +77,45 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         self.resent = resent
         self.workflow_instance_id = workflow_instance_id
         self.initial_delay = float(initial_delay)
-        self.max_poll_interval = float(max_poll_interval) if max_poll_interval else 4 * self.poll_interval
+        self.max_poll_interval = (
+            float(max_poll_interval) if max_poll_interval else default_max_poll_interval(self.poll_interval)
+        )
         self.project_id = project_id
         self.bizdate_ms = bizdate_ms
         self.env_type = env_type
         self.shared = shared
+
+    @classmethod
+    def for_wait(
+        cls,
+        poller: WaitPoller,
+        *,
+        dataworks_conn_id: str,
+        poll_interval: float,
+        max_poll_interval: float | None,
+        deadline: float | None,
+        project_id: int | None,
+        bizdate_ms: int | None,
+        env_type: str | None,
+    ) -> DataWorksTaskInstanceTrigger:
+        """The deferral of a wait the operator or sensor has begun: it carries on from ``poller``'s state and
+        polls first after one ``poll_interval`` (the task has just polled, or just triggered)."""
+        return cls(
+            dataworks_conn_id=dataworks_conn_id,
+            instance_id=poller.instance_id,
+            wait_for=poller.wait_for,
+            poll_interval=poll_interval,
+            deadline=deadline,
+            released=poller.released,
+            trigger_sent_at_ms=poller.trigger_sent_at_ms,
+            resent=poller.resent,
+            workflow_instance_id=poller.workflow_instance_id,
+            initial_delay=poll_interval,
+            max_poll_interval=max_poll_interval,
+            project_id=project_id,
+            bizdate_ms=bizdate_ms,
+            env_type=env_type,
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -124,16 +157,14 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
             resent=self.resent,
             workflow_instance_id=self.workflow_instance_id,
         )
-        base = {"instance_id": self.instance_id, "wait_for": self.wait_for, "deadline": self.deadline}
         try:
             if self.initial_delay > 0:
                 await asyncio.sleep(self._sleep_for(self.initial_delay))
             while True:
                 if self.deadline is not None and time.time() >= self.deadline:
-                    yield TriggerEvent(
-                        {**base, "status": "timeout", "statuses": {},
-                         "message": "the wait timed out; DataWorks keeps running what was released."}
-                    )  # fmt: skip
+                    yield self._event(
+                        TriggerEventStatus.TIMEOUT, "the wait timed out; DataWorks keeps running what was released."
+                    )
                     return
                 try:
                     verdict = await run_async(poller.poll(), hook)
@@ -144,14 +175,24 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                     continue
                 if verdict.finished:
                     self.log.info("DataWorks %s wait ended: %s", self.wait_for, verdict.message)
-                    state = {"released": poller.released, "workflow_instance_id": poller.workflow_instance_id,
-                             "trigger_sent_at_ms": poller.trigger_sent_at_ms, "resent": poller.resent}  # fmt: skip
-                    yield TriggerEvent(verdict.to_event(**base, **state))
+                    yield self._event(
+                        TriggerEventStatus(verdict.state.value),
+                        verdict.message,
+                        statuses=dict(verdict.statuses),
+                        released=poller.released,
+                        workflow_instance_id=poller.workflow_instance_id,
+                        trigger_sent_at_ms=poller.trigger_sent_at_ms,
+                        resent=poller.resent,
+                    )
                     return
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
                 await asyncio.sleep(self._sleep_for(pacer.after(verdict.statuses)))
         except DataWorksError as err:
-            yield TriggerEvent({**base, "status": "error", "statuses": {}, "message": str(err)})
+            yield self._event(TriggerEventStatus.ERROR, str(err))
+
+    def _event(self, status: TriggerEventStatus, message: str, **state: Any) -> TriggerEvent:
+        event = WaitEvent(status, message, self.instance_id, self.wait_for, self.deadline, **state)
+        return TriggerEvent(event.to_payload())
 
     def _sleep_for(self, seconds: float) -> float:
         if self.deadline is None:
