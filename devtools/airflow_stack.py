@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -272,21 +273,37 @@ class AirflowStack:
         and removes a half-made backfill after a lock error only on PostgreSQL and MySQL (SQLite's error is not
         recognised), so a plain retry fails with AlreadyRunningBackfill. The harness cancels the half-made one
         through the REST API (its queued runs fail, running ones finish) and creates the backfill again,
-        reprocessing failed runs: each date still gets one run that runs.
+        reprocessing failed runs: each date still gets one run that runs. To make the lock rare in the first
+        place, the scheduler (the busiest writer) is paused (SIGSTOP) for the few seconds the create takes.
         """
         self.wait_backfills_complete(dag_id)
         args = ("backfill", "create", "--dag-id", dag_id, "--from-date", from_date, "--to-date", to_date, *extra)
-        for _ in range(5):
+        for attempt in range(1, 6):
             last_id = self.query("SELECT coalesce(max(id), 0) FROM backfill")[0][0]
-            done = self.cli(*args, check=False, retry_locked=False)
+            with self.paused("scheduler"):
+                done = self.cli(*args, check=False, retry_locked=False)
             if done.returncode == 0 or "database is locked" not in done.stdout + done.stderr:
                 break
             print(f"backfill create {dag_id}: database locked; cancel what it left, create again", file=sys.stderr)
+            time.sleep(attempt)
             self.cancel_backfills_after(dag_id, last_id)
             if "--reprocess-behavior" not in args:
                 args += ("--reprocess-behavior", "failed")
         if done.returncode != 0:
             raise _failed(args, done)
+
+    @contextmanager
+    def paused(self, name: str) -> Iterator[None]:
+        """Component ``name``'s main process stopped (SIGSTOP) inside the block, continued after it."""
+        proc = self.processes.get(name)
+        if proc is None or proc.poll() is not None:
+            yield
+            return
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
 
     def cancel_backfills_after(self, dag_id: str, last_id: int) -> None:
         """Cancel ``dag_id``'s open backfills newer than ``last_id`` (PUT /api/v2/backfills/{id}/cancel)."""
