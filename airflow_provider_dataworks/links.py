@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from airflow_provider_dataworks.version_compat import BaseOperatorLink, XCom
+from airflow_provider_dataworks.version_compat import BaseOperatorLink
 
 CONSOLE_URL_XCOM_KEY = "dataworks_console_url"
 #: Operation Center's instance page. The exact deep-link format is not documented publicly; this opens the
@@ -25,4 +25,6 @@ class DataWorksInstanceLink(BaseOperatorLink):
     name = "DataWorks Instance"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        from airflow_provider_dataworks.version_compat import XCom
+
         return XCom.get_value(key=CONSOLE_URL_XCOM_KEY, ti_key=ti_key) or ""

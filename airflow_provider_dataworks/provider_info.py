@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_dataworks import __version__
-from airflow_provider_dataworks.hooks.connection import AUTH_TYPES, EXTRA_FIELDS, SECRET_EXTRAS, UI_FIELD_BEHAVIOUR
+from airflow_provider_dataworks.hooks.connection_fields import (
+    AUTH_TYPES,
+    EXTRA_FIELDS,
+    SECRET_EXTRAS,
+    UI_FIELD_BEHAVIOUR,
+)
 
 
 def _conn_fields() -> dict[str, Any]:

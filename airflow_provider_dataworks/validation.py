@@ -1,4 +1,8 @@
-"""Checks of operator and sensor arguments, run at DAG-parse time when a value is not a template."""
+"""Checks of operator and sensor arguments, run at DAG-parse time when a value is not a template.
+
+Cheap to import (the DAG processor loads it for every DAG file): the time and zone modules load only when a
+literal ``trigger_time`` or ``timezone`` is given.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 from airflow_provider_dataworks.exceptions import DataWorksConfigError
-from airflow_provider_dataworks.regions import validate_timezone
-from airflow_provider_dataworks.timing import (
-    TriggerTimeError,
-    is_console_format,
-    parse_console_wall,
-    parse_trigger_time,
-)
-from airflow_provider_dataworks.waiting import WAIT_FOR
+
+WAIT_FOR = ("instance", "downstream", "workflow")
+#: Default cap of a wait's poll interval while nothing changes: this many times its ``poll_interval``.
+MAX_POLL_INTERVAL_FACTOR = 4
+
+
+def default_max_poll_interval(poll_interval: float) -> float:
+    """Seconds a wait's interval may grow to when the user sets no ``max_poll_interval``."""
+    return MAX_POLL_INTERVAL_FACTOR * float(poll_interval)
 
 
 def is_templated(value: Any) -> bool:
@@ -69,6 +74,8 @@ def check_wait_for(value: Any) -> str:
 def check_timezone(value: Any, field: str = "timezone") -> str | None:
     if value is None or is_templated(value):
         return value
+    from airflow_provider_dataworks.regions import validate_timezone
+
     try:
         return validate_timezone(value, field)
     except ValueError as err:
@@ -97,6 +104,13 @@ def check_trigger_time(value: Any, zone: str | None = None) -> Any:
     zone = None if zone is None or is_templated(zone) else zone
     if value is None or is_templated(value):
         return value
+    from airflow_provider_dataworks.timing import (
+        TriggerTimeError,
+        is_console_format,
+        parse_console_wall,
+        parse_trigger_time,
+    )
+
     try:
         if zone is None and is_console_format(value):
             parse_console_wall(value)  # the date now; whether the hour exists in the zone, at run time

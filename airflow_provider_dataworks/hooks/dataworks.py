@@ -48,13 +48,9 @@ from tenacity import (
 from typing_extensions import Unpack
 
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
-from airflow_provider_dataworks.hooks import operations
-from airflow_provider_dataworks.hooks.connection import (
-    EXTRA_FIELDS,
-    UI_FIELD_BEHAVIOUR,
-    ConnectionSettings,
-    parse_connection,
-)
+from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID, operations
+from airflow_provider_dataworks.hooks.connection import ConnectionSettings, parse_connection
+from airflow_provider_dataworks.hooks.connection_fields import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dataworks.hooks.credentials import build_credential, credentials_failure
 from airflow_provider_dataworks.hooks.ratelimit import limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
@@ -132,11 +128,11 @@ class DataWorksHook(BaseHook):
     """Talks to Alibaba Cloud DataWorks (OpenAPI 2024-05-18) through the official SDK.
 
     :param dataworks_conn_id: the ``dataworks`` connection: login = AccessKey ID, password = AccessKey
-        Secret, extras as in :data:`~airflow_provider_dataworks.hooks.connection.EXTRA_FIELDS`.
+        Secret, extras as in :data:`~airflow_provider_dataworks.hooks.connection_fields.EXTRA_FIELDS`.
     """
 
     conn_name_attr = "dataworks_conn_id"
-    default_conn_name = "dataworks_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "dataworks"
     hook_name = "Alibaba Cloud DataWorks"
 

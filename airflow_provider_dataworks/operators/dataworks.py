@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
@@ -27,14 +27,8 @@ from airflow_provider_dataworks.exceptions import (
     WaitTimeoutError,
     fail_without_retry_on_config_error,
 )
-from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
-from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
-from airflow_provider_dataworks.records import ReleaseRecord, RunTarget
-from airflow_provider_dataworks.steps import run_sync
-from airflow_provider_dataworks.timing import format_in_zone, resolve_trigger_time
-from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
-from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
 from airflow_provider_dataworks.validation import (
     as_id,
     check_env_type,
@@ -43,15 +37,17 @@ from airflow_provider_dataworks.validation import (
     check_timezone,
     check_trigger_time,
     check_wait_for,
+    default_max_poll_interval,
 )
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
-from airflow_provider_dataworks.waiting import (
-    PollPacer,
-    WaitPoller,
-    WaitState,
-    default_max_poll_interval,
-    describe_instance,
-)
+
+# Parsing a DAG file needs only the argument checks above; what a run needs (the hook and the SDK behind it,
+# the records, the wait, the trigger) is imported where it is first used (tests/test_parse_imports.py).
+if TYPE_CHECKING:
+    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+    from airflow_provider_dataworks.models import TaskInstance
+    from airflow_provider_dataworks.records import ReleaseRecord, RunTarget
+    from airflow_provider_dataworks.waiting import WaitPoller
 
 #: The ids pushed to XCom, one key each (and the console address under ``CONSOLE_URL_XCOM_KEY``).
 XCOM_KEYS = ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type", "project_id",
@@ -98,7 +94,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         env_type: str | None = None,
         project_id: int | str | None = None,
         timezone: str | None = None,
-        dataworks_conn_id: str = DataWorksHook.default_conn_name,
+        dataworks_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = False,
         wait_for: str = "instance",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -127,6 +123,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     @cached_property
     def hook(self) -> DataWorksHook:
+        from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
         return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
 
     # ---------------------------------------------------------------------------------------- run
@@ -136,6 +134,9 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _target(self, context: Any) -> RunTarget:
         """The instance this run names (the workspace may cost 1 GetTask)."""
+        from airflow_provider_dataworks.records import RunTarget
+        from airflow_provider_dataworks.timing import resolve_trigger_time
+
         settings = self.hook.settings
         zone = self.timezone or settings.timezone
         trigger_time_ms, source = resolve_trigger_time(self.trigger_time, context, zone)
@@ -159,6 +160,10 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
         Returns the :class:`ReleaseRecord` as the task state store keeps it.
         """
+        from airflow_provider_dataworks.records import ReleaseRecord
+        from airflow_provider_dataworks.timing import format_in_zone
+        from airflow_provider_dataworks.waiting import describe_instance
+
         t = self._target(context)
         self.log.info(
             "DataWorks task %s, TriggerTime %s = %s (%s, from %s)",
@@ -189,6 +194,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _act_on(self, inst: TaskInstance, t: RunTarget) -> tuple[int | None, bool]:
         """Trigger ``inst`` if it still waits for one; (when our trigger was sent, whether it is released)."""
+        from airflow_provider_dataworks.models import TaskInstanceStatus
+
         if inst.is_paused:
             raise InstanceFailedError(f"Instance {inst.id} is paused (TriggerRecurrence Pause): DataWorks fails it.")
         if inst.status == TaskInstanceStatus.FAILURE:
@@ -225,6 +232,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         ``retry_limit`` sends). A trigger kept for an instance whose upstream still runs cannot be told
         from a lost one; sending it again is harmless (DataWorks keeps one).
         """
+        from airflow_provider_dataworks.models import TaskInstanceStatus
+
         sends = self.hook.settings.retry_limit
         for send in range(1, sends + 1):
             try:
@@ -244,6 +253,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _record_from(self, context: Any, event: Any) -> ReleaseRecord:
         """The wait's record after a deferral: the XComs pushed before deferring, updated by the event."""
+        from airflow_provider_dataworks.records import ReleaseRecord
+
         ti = context["ti"]
         pushed = {
             key: ti.xcom_pull(task_ids=self.task_id, key=key)
@@ -263,9 +274,19 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=record.console_url)
 
     # ------------------------------------------------------------------ ResumableJobMixin: reconnect
+    @staticmethod
+    def _stored(external_id: Any) -> ReleaseRecord:
+        """The record :meth:`submit_job` returned, as the task state store gives it back."""
+        from airflow_provider_dataworks.records import ReleaseRecord
+
+        return ReleaseRecord.from_xcom(external_id)
+
     def get_job_status(self, external_id: Any, context: Any) -> str:
         """Status of what this operator waits for (the instance when it does not wait)."""
-        record = ReleaseRecord.from_xcom(external_id)
+        from airflow_provider_dataworks.steps import run_sync
+        from airflow_provider_dataworks.waiting import WaitState
+
+        record = self._stored(external_id)
         if not self.wait_for_completion:
             return self.hook.get_instance(record.instance_id).status.value
         verdict = run_sync(self._poller(record).poll(), self.hook)
@@ -278,7 +299,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         return status == "Success"
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:
-        record = ReleaseRecord.from_xcom(external_id)
+        record = self._stored(external_id)
         self._push_xcoms(context, record)
         if not self.wait_for_completion:
             return
@@ -289,12 +310,14 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             self._wait_sync(record, deadline)
 
     def get_job_result(self, external_id: Any, context: Any) -> int:
-        record = ReleaseRecord.from_xcom(external_id)
+        record = self._stored(external_id)
         self._push_xcoms(context, record)
         return record.instance_id
 
     # ------------------------------------------------------------------------------------ waiting
     def _poller(self, record: ReleaseRecord) -> WaitPoller:
+        from airflow_provider_dataworks.waiting import WaitPoller
+
         return WaitPoller(
             instance_id=record.instance_id,
             wait_for=self.wait_for,
@@ -305,6 +328,9 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         )
 
     def _wait_sync(self, record: ReleaseRecord, deadline: float | None) -> None:
+        from airflow_provider_dataworks.steps import run_sync
+        from airflow_provider_dataworks.waiting import PollPacer, WaitState
+
         poller = self._poller(record)
         pacer, pause = PollPacer(self.poll_interval, self.max_poll_interval), self.poll_interval
         while True:
@@ -354,6 +380,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _defer(self, record: ReleaseRecord, deadline: float | None) -> NoReturn:
         """Hand the wait to the triggerer (raises ``TaskDeferred``); it resumes in :meth:`execute_complete`."""
+        from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+
         trigger = DataWorksTaskInstanceTrigger.for_wait(
             self._poller(record),
             dataworks_conn_id=self.dataworks_conn_id,
@@ -368,6 +396,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def execute_complete(self, context: Any, event: Any = None) -> int:
         """Resume after the trigger: validate its event; succeed, fail, time out, or re-trigger and defer again."""
+        from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
+
         wait = validate_event(event)
         record = self._record_from(context, wait)
         if wait.status == TriggerEventStatus.SUCCESS:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
@@ -23,12 +23,8 @@ from airflow_provider_dataworks.exceptions import (
     WaitTimeoutError,
     fail_without_retry_on_config_error,
 )
-from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
-from airflow_provider_dataworks.steps import run_sync
-from airflow_provider_dataworks.timing import resolve_trigger_time
-from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
-from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
 from airflow_provider_dataworks.validation import (
     as_id,
     check_env_type,
@@ -40,7 +36,11 @@ from airflow_provider_dataworks.validation import (
     is_templated,
 )
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
-from airflow_provider_dataworks.waiting import WaitPoller, WaitState, raise_unless_tolerated
+
+# Parsing a DAG file needs only the argument checks above; the hook, the wait and the trigger load on first use.
+if TYPE_CHECKING:
+    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+    from airflow_provider_dataworks.waiting import WaitPoller
 
 
 class DataWorksTaskInstanceSensor(BaseSensorOperator):
@@ -73,7 +73,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         env_type: str | None = None,
         project_id: int | str | None = None,
         timezone: str | None = None,
-        dataworks_conn_id: str = DataWorksHook.default_conn_name,
+        dataworks_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float | timedelta = 60,
         max_poll_interval: float | timedelta | None = None,
@@ -106,9 +106,14 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> DataWorksHook:
+        from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
         return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
 
     def _make_poller(self, context: Any) -> WaitPoller:
+        from airflow_provider_dataworks.timing import resolve_trigger_time
+        from airflow_provider_dataworks.waiting import WaitPoller
+
         if self._poller is not None:
             return self._poller
         settings = self.hook.settings
@@ -136,6 +141,9 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return self._poller
 
     def poke(self, context: Any) -> bool:
+        from airflow_provider_dataworks.steps import run_sync
+        from airflow_provider_dataworks.waiting import WaitState, raise_unless_tolerated
+
         poller = self._make_poller(context)
         try:
             verdict = run_sync(poller.poll(), self.hook)
@@ -151,6 +159,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return verdict.state == WaitState.DONE
 
     def execute(self, context: Any) -> Any:
+        from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+
         with fail_without_retry_on_config_error():
             if not self.deferrable:
                 return super().execute(context)
@@ -171,6 +181,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Any, event: Any = None) -> int:
         """Resume after the trigger: validate its event; succeed, fail or time out."""
+        from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
+
         wait = validate_event(event)
         if wait.status == TriggerEventStatus.SUCCESS:
             self.log.info("DataWorks %s: %s", self.wait_for, wait.message)
