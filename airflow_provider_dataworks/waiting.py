@@ -8,6 +8,7 @@ released, every target waits on it first, so the trigger instance is read until 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -16,17 +17,8 @@ from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, 
 from airflow_provider_dataworks.steps import HookCall, Steps
 from airflow_provider_dataworks.timing import format_in_zone
 
-WAIT_FOR = ("instance", "downstream", "workflow")
 #: DataWorks keeps a trigger sent before upstream finished for 24 hours, then drops it.
 TRIGGER_RETENTION_MS = 24 * 3600 * 1000
-
-#: Default cap of a wait's poll interval while nothing changes: this many times its ``poll_interval``.
-MAX_POLL_INTERVAL_FACTOR = 4
-
-
-def default_max_poll_interval(poll_interval: float) -> float:
-    """Seconds a wait's interval may grow to when the user sets no ``max_poll_interval``."""
-    return MAX_POLL_INTERVAL_FACTOR * float(poll_interval)
 
 
 class WaitState(str, Enum):
@@ -122,6 +114,13 @@ def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | N
 BACKOFF_FACTOR = 1.5
 #: Polls in a row that may fail on a passing cause (after the hook's own retries) before the wait gives up.
 MAX_FAILED_POLLS = 5
+
+
+def next_cycle(due: float, base: float) -> float:
+    """The first shared poll cycle at or after ``due`` (epoch seconds): cycles are the multiples of ``base``
+    seconds since the epoch, so every wait of one poll interval, in any trigger of a process, polls at the
+    same instants and its reads share one call (``triggers/shared_polling.py``)."""
+    return math.ceil(due / base - 1e-9) * base
 
 
 def raise_unless_tolerated(err: DataWorksApiError, failed_in_a_row: int) -> None:

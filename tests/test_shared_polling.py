@@ -14,7 +14,7 @@ import pytest
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.timing import bizdate_ms
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
-from airflow_provider_dataworks.waiting import PollPacer, next_poll_interval
+from airflow_provider_dataworks.waiting import PollPacer, next_cycle, next_poll_interval
 from tests.conftest import connection_json, ms
 
 WORKSPACE, FIRST_TASK = 2002, 900000
@@ -78,6 +78,41 @@ async def test_600_waits_cost_two_list_calls_per_poll_and_no_get(
     asked = [json.loads(c.params["Ids"]) for c in emu.calls]
     assert all(len(a) <= 500 for a in asked)
     assert {i for a in asked[:2] for i in a} == set(ids)
+
+
+async def test_waits_deferred_at_different_moments_poll_in_step(
+    busy_workspace: tuple[DataWorksEmulator, list[int]],
+) -> None:
+    """300 waits whose triggers start spread over 2.5 s (2.5 poll intervals; the batching window is 0.5 s) join
+    the shared cycles: once all have started, one call reads all 300, and every later cycle does the same."""
+    emu, ids = busy_workspace
+    waits = ids[:300]
+
+    async def deferred_later(k: int, instance_id: int) -> dict[str, Any]:
+        await asyncio.sleep(2.5 * k / len(waits))
+        return await first_event(wait_on(instance_id))
+
+    async def finish_after_two_whole_cycles() -> None:
+        while sum(len(json.loads(c.params["Ids"])) == 300 for c in list(emu.calls)) < 2:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        emu.clock.advance(timedelta(hours=2))
+
+    events = await asyncio.gather(*(deferred_later(k, i) for k, i in enumerate(waits)), finish_after_two_whole_cycles())
+    assert [e["status"] for e in events[:-1]] == ["success"] * 300
+    sizes = [len(json.loads(c.params["Ids"])) for c in emu.calls]
+    whole = sizes.index(300)
+    assert sizes[whole:] == [300] * len(sizes[whole:]), sizes  # in step from then on: one call per cycle
+    assert whole <= 3, sizes  # the cycles while waits were still starting
+
+
+def test_shared_cycles_are_multiples_of_the_interval_never_before_due() -> None:
+    assert next_cycle(120.0, 60) == 120
+    assert next_cycle(120.001, 60) == 180
+    assert next_cycle(1_795_449_601.5, 1) == 1_795_449_602
+    for due in (0.2, 59.9, 61, 1e9 + 0.3):
+        cycle = next_cycle(due, 7.5)
+        assert due <= cycle + 1e-6 < due + 7.5 and abs(cycle / 7.5 - round(cycle / 7.5)) < 1e-9
 
 
 async def test_without_sharing_each_wait_reads_its_own_instance(

@@ -26,7 +26,8 @@ from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksEr
 from airflow_provider_dataworks.steps import run_async
 from airflow_provider_dataworks.triggers.events import TriggerEventStatus, WaitEvent
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
-from airflow_provider_dataworks.waiting import PollPacer, WaitPoller, default_max_poll_interval
+from airflow_provider_dataworks.validation import default_max_poll_interval
+from airflow_provider_dataworks.waiting import PollPacer, WaitPoller, next_cycle
 
 
 class DataWorksTaskInstanceTrigger(BaseTrigger):
@@ -157,10 +158,14 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
             resent=self.resent,
             workflow_instance_id=self.workflow_instance_id,
         )
+        # A shared wait polls on the shared cycles (multiples of poll_interval since the epoch), scheduled from
+        # the cycle it polled at, so that thousands of waits stay in step however long handing out results took.
+        # An unshared wait keeps its own timer.
+        due = time.time() + self.initial_delay
         try:
-            if self.initial_delay > 0:
-                await asyncio.sleep(self._sleep_for(self.initial_delay))
             while True:
+                due = next_cycle(max(due, time.time()), self.poll_interval) if self.shared else due
+                await asyncio.sleep(self._sleep_for(due - time.time()))
                 if self.deadline is not None and time.time() >= self.deadline:
                     yield self._event(
                         TriggerEventStatus.TIMEOUT, "the wait timed out; DataWorks keeps running what was released."
@@ -171,7 +176,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 except DataWorksApiError as err:
                     pause = pacer.after_failure(err)
                     self.log.warning("DataWorks poll failed (%s); polling again in %.0f s", err, pause)
-                    await asyncio.sleep(self._sleep_for(pause))
+                    due = (due if self.shared else time.time()) + pause
                     continue
                 if verdict.finished:
                     self.log.info("DataWorks %s wait ended: %s", self.wait_for, verdict.message)
@@ -186,7 +191,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                     )
                     return
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
-                await asyncio.sleep(self._sleep_for(pacer.after(verdict.statuses)))
+                due = (due if self.shared else time.time()) + pacer.after(verdict.statuses)
         except DataWorksError as err:
             yield self._event(TriggerEventStatus.ERROR, str(err))
 
@@ -195,6 +200,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         return TriggerEvent(event.to_payload())
 
     def _sleep_for(self, seconds: float) -> float:
-        if self.deadline is None:
-            return seconds
-        return max(0.0, min(seconds, self.deadline - time.time()))
+        """``seconds``, but not below 0 nor past the deadline."""
+        if self.deadline is not None:
+            seconds = min(seconds, self.deadline - time.time())
+        return max(0.0, seconds)

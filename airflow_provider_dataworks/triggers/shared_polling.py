@@ -3,8 +3,9 @@
 * **Instances** — a wait that knows its instance's workspace and business date reads the instance
   through :class:`SharedReads`: requests for the same (connection, workspace, business date) that arrive
   within ``window`` seconds of the first are answered by one ``ListTaskInstances(Ids=[...])`` call per
-  500 instances. Waits deferred together with the same poll interval stay in step (their results arrive
-  together), so 1,000 such waits cost 2 calls per cycle instead of 1,000. A wait whose workspace or
+  500 instances (a batch of 500 goes at once). Shared waits poll on shared cycles (the multiples of their
+  poll interval since the epoch, ``waiting.next_cycle``), so waits of one interval stay in step however
+  many there are: N such waits cost ceil(N / 500) calls per cycle instead of N. A wait whose workspace or
   business date is unknown calls ``GetTaskInstance`` itself.
 * **Downstream and workflow** — DataWorks has no batch read of several instances' downstream or of
   several workflow instances, so only identical requests are shared: waits on the same instance's
@@ -17,6 +18,7 @@ An instance missing from the listing (moved to another business date by a rerun,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -32,6 +34,7 @@ DEFAULT_WINDOW = 0.5
 class _Batch:
     def __init__(self) -> None:
         self.ids: set[int] = set()
+        self.full = asyncio.Event()  # one call's worth of ids: no reason to wait out the window
         self.result: asyncio.Future[dict[int, TaskInstance]] = asyncio.get_running_loop().create_future()
 
 
@@ -53,6 +56,9 @@ class SharedPolling:
             batch = self._batches[key] = _Batch()
             asyncio.get_running_loop().create_task(self._flush(key, batch, hook, project_id, bizdate_ms, env_type))
         batch.ids.add(instance_id)
+        if len(batch.ids) >= IDS_PER_CALL:
+            del self._batches[key]  # later requests start the next batch
+            batch.full.set()
         found = await asyncio.shield(batch.result)
         if instance_id in found:
             return found[instance_id]
@@ -61,8 +67,10 @@ class SharedPolling:
     async def _flush(
         self, key: Hashable, batch: _Batch, hook: Any, project_id: int, bizdate_ms: int, env_type: str | None
     ) -> None:
-        await asyncio.sleep(self.window)
-        del self._batches[key]  # later requests start the next batch
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(batch.full.wait(), self.window)
+        if self._batches.get(key) is batch:
+            del self._batches[key]  # later requests start the next batch
         ids = sorted(batch.ids)
         try:
             found: dict[int, TaskInstance] = {}
