@@ -10,13 +10,17 @@ import sys
 
 from benchmarks.common import machine
 
-QUICK = {"parse_cost": ["--repeat", "3"], "triggerer_density": ["--sizes", "100", "1000", "--cycles", "2"]}
+QUICK = {
+    "parse_cost": ["--repeat", "3"],
+    "triggerer_density": ["--sizes", "100", "1000", "--cycles", "2"],
+    "wake_latency": ["--waits", "10"],
+}
 
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     print(f"Machine: {machine()}\n")
-    for name in ("parse_cost", "api_calls", "triggerer_density", "call_overhead"):
+    for name in ("parse_cost", "api_calls", "triggerer_density", "wake_latency", "call_overhead"):
         args = [sys.executable, "-m", f"benchmarks.{name}", *(QUICK.get(name, []) if quick else [])]
         out = subprocess.run(args, capture_output=True, text=True)
         if out.returncode != 0:

@@ -1,9 +1,11 @@
 """Parse cost: what the DAG processor pays to import a DAG file of 20 DataWorks operators and sensors.
 
-The same 20-task DAG built three ways, each parsed (``DagBag`` of the one file) in fresh processes after
+The same 20-task DAG built four ways, each parsed (``DagBag`` of the one file) in fresh processes after
 Airflow itself is imported: DataWorks (10 DataWorksTriggerOperator + 10 DataWorksTaskInstanceSensor),
-EmptyOperator (the floor), and apache-airflow-providers-alibaba's AnalyticDBSparkBatchOperator (for
-comparison). Reports the median wall time of the parse and the median rise of peak RSS it causes.
+EmptyOperator, the same Airflow base classes with no provider code ("airflow_floor": what an operator built
+on ResumableJobMixin and a sensor with an extra link cost at least), and apache-airflow-providers-alibaba's
+AnalyticDBSparkBatchOperator (for comparison). Reports the median wall time of the parse and the median rise
+of peak RSS it causes; the kinds are measured in turn.
 
     python -m benchmarks.parse_cost [--repeat 7]
 """
@@ -39,12 +41,28 @@ KINDS: dict[str, tuple[str, str]] = {
         "    DataWorksTriggerOperator(task_id='t{i}', dataworks_task_id=7000{i:02d}, project_id=1001)\n"
         "    DataWorksTaskInstanceSensor(task_id='s{i}', instance_id=\"{{{{ ti.xcom_pull('t{i}') }}}}\")",
     ),
+    "airflow_floor": (
+        "from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, "
+        "ResumableJobMixin\n\n"
+        "class Link(BaseOperatorLink):\n    name = 'Link'\n    def get_link(self, operator, *, ti_key):\n"
+        "        return ''\n\n"
+        "class Resumable(ResumableJobMixin, BaseOperator):\n    operator_extra_links = (Link(),)\n"
+        "    def __init__(self, *, job_id, **kwargs):\n        super().__init__(**kwargs)\n"
+        "        self.job_id = job_id\n"
+        "    submit_job = get_job_status = is_job_active = is_job_succeeded = poll_until_complete = None\n"
+        "    get_job_result = None\n\n"
+        "class Sensor(BaseSensorOperator):\n    operator_extra_links = (Link(),)\n"
+        "    def poke(self, context):\n        return True\n",
+        "    Resumable(task_id='t{i}', job_id=7000{i:02d})\n    Sensor(task_id='s{i}')",
+    ),
     "alibaba_adb_spark": (
         "from airflow.providers.alibaba.cloud.operators.analyticdb_spark import AnalyticDBSparkBatchOperator",
         "    AnalyticDBSparkBatchOperator(task_id='t{i}', file='oss://bucket/job{i}.py', cluster_id='c', rg_name='rg')",
     ),
 }
-PER_KIND = {"empty": 20, "dataworks": 10, "alibaba_adb_spark": 20}  # DataWorks: 10 operators + 10 sensors
+#: DataWorks: 10 operators + 10 sensors. The floor: the same Airflow base classes (ResumableJobMixin,
+#: BaseSensorOperator, an extra link) with no provider code: what any such operator costs.
+PER_KIND = {"empty": 20, "dataworks": 10, "airflow_floor": 10, "alibaba_adb_spark": 20}
 
 MEASURE = """
 import json, resource, sys, time
@@ -78,14 +96,15 @@ def dag_file(kind: str, folder: Path) -> Path:
     return path
 
 
-def measure(path: Path, repeat: int) -> dict[str, Any]:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True, env=ENV
-        )
-        runs.append({**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": time.perf_counter() - start})
+def measure_once(path: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True, env=ENV
+    )
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": time.perf_counter() - start}
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "wall_s": statistics.median(r["wall_s"] for r in runs),
         "process_s": statistics.median(r["process_s"] for r in runs),
@@ -102,8 +121,14 @@ def available(kind: str) -> bool:
 
 
 def run(repeat: int) -> dict[str, dict[str, Any]]:
+    """Each kind ``repeat`` times, the kinds taken in turn (so a load on the machine weighs on all alike)."""
     folder = Path(tempfile.mkdtemp(prefix="parse-cost-"))
-    return {kind: measure(dag_file(kind, folder), repeat) for kind in KINDS if available(kind)}
+    paths = {kind: dag_file(kind, folder) for kind in KINDS if available(kind)}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in paths}
+    for _ in range(repeat):
+        for kind, path in paths.items():
+            runs[kind].append(measure_once(path))
+    return {kind: summary(r) for kind, r in runs.items()}
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -119,6 +144,14 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{r['rss_rise_mb'] - base['rss_rise_mb']:+.1f} | {r['process_s']:.2f} | "
             f"{r['process_s'] / base['process_s']:.3f}x | {r['peak_rss_mb']:.0f} | "
             f"{', '.join(r['sdk_modules']) or 'none'} |"
+        )
+    if "airflow_floor" in results:
+        ours, floor = results["dataworks"], results["airflow_floor"]
+        lines.append(
+            "\nDataWorks vs the same Airflow base classes without provider code: "
+            f"{ours['wall_s'] / floor['wall_s']:.2f}x the parse time "
+            f"({(ours['wall_s'] - floor['wall_s']) * 1000:+.1f} ms), "
+            f"{ours['rss_rise_mb'] - floor['rss_rise_mb']:+.1f} MB peak RSS."
         )
     if "alibaba_adb_spark" not in results:
         lines.append("\n(apache-airflow-providers-alibaba is not installed: `make bench` installs it)")

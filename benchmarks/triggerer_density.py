@@ -7,7 +7,7 @@ measures over the next cycles: API calls per cycle (from the emulator's call log
 call per wait, the pattern without shared polling) as the baseline. The client rate limit is lifted for
 both (``qps`` extra): with the default 2 QPS, 5,000 unshared waits would need 2,500 s per cycle.
 
-    python -m benchmarks.triggerer_density [--sizes 100 1000 5000] [--poll 5] [--cycles 3]
+    python -m benchmarks.triggerer_density [--sizes 1000 5000 10000] [--poll 5] [--cycles 3]
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--poll", type=float, default=5.0, help="poll interval of every wait, seconds")
     parser.add_argument("--cycles", type=int, default=3, help="cycles measured after the first")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
