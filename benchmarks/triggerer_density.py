@@ -115,7 +115,9 @@ def run(sizes: list[int], poll: float, cycles: int) -> list[dict[str, Any]]:
             for shared in (True, False):
                 args = [sys.executable, "-m", "benchmarks.triggerer_density", "--child", str(n), str(int(shared)),
                         json.dumps(emulator.info), "--poll", str(poll), "--cycles", str(cycles)]  # fmt: skip
-                out = subprocess.run(args, env=env, capture_output=True, text=True, check=True, timeout=1800)
+                out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
+                if out.returncode != 0:
+                    raise RuntimeError(f"N={n} shared={shared} failed:\n{out.stderr[-3000:]}")
                 results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     finally:
         emulator.stop()
