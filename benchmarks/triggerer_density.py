@@ -108,7 +108,8 @@ def child(n: int, shared: bool, info: dict[str, Any], poll: float, cycles: int) 
 
 def run(sizes: list[int], poll: float, cycles: int) -> list[dict[str, Any]]:
     emulator = EmulatorProcess(spec(max(sizes)), freeze_at=NOW)
-    env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": emulator.connection(project_id=WORKSPACE, qps=100000, read_timeout_ms=120000)}
+    conn = emulator.connection(project_id=WORKSPACE, qps=100000, read_timeout_ms=120000)
+    env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": conn}
     results = []
     try:
         for n in sizes:

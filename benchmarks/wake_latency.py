@@ -100,7 +100,8 @@ def run(waits: int, poll: float) -> list[dict[str, Any]]:
     results = []
     for shared, cap in CONFIGS:
         emulator = EmulatorProcess(spec(waits), freeze_at=NOW)  # a fresh one each: every instance running
-        env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": emulator.connection(project_id=WORKSPACE, qps=100000, read_timeout_ms=120000)}
+        conn = emulator.connection(project_id=WORKSPACE, qps=100000, read_timeout_ms=120000)
+        env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": conn}
         try:
             args = [sys.executable, "-m", "benchmarks.wake_latency", "--child", json.dumps(emulator.info),
                     str(int(shared)), str(cap), "--waits", str(waits), "--poll", str(poll)]  # fmt: skip
