@@ -8,11 +8,24 @@ unexport HTTP_PROXY HTTPS_PROXY http_proxy https_proxy
 VENV2 ?= .venv-airflow2
 AIRFLOW2 ?= apache-airflow==2.11.*
 
-.PHONY: install lint test test-airflow2 demo emulator bench clean
+# The oldest DataWorks SDK the package accepts (pyproject.toml's floor): the SDK-facing suites run on it too.
+VENV_SDK_OLDEST ?= .venv-sdk-oldest
+SDK_OLDEST ?= alibabacloud_dataworks_public20240518==7.2.0
+
+.PHONY: install lint test test-airflow2 test-sdk-oldest demo emulator bench clean
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Alibaba's Node.js OpenAPI transport for tests/test_emulator_node.py (it sends chunked bodies); Node from apt
+# when missing, the package from the npm registry into tests/node/node_modules (git-ignored).
+NODE_CLIENT := tests/node/node_modules/.installed
+$(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +45,7 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
 # Everything: unit, emulator, dag.test(), the real Airflow 3 stack end to end, the UI in Chromium.
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(NODE_CLIENT)
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 $(VENV2)/.installed: pyproject.toml
@@ -43,9 +56,24 @@ $(VENV2)/.installed: pyproject.toml
 
 # Unit, emulator and dag.test() suites (examples included) on Airflow 2.11, in their own virtualenv.
 # (The end-to-end stack and browser modules are Airflow 3's: api-server, dag-processor, React UI.)
-test-airflow2: $(VENV2)/.installed
+test-airflow2: $(VENV2)/.installed $(NODE_CLIENT)
 	$(VENV2)/bin/python -m pytest -q -p no:cacheprovider tests \
 		--ignore=tests/test_e2e_stack.py --ignore=tests/test_e2e_browser.py
+
+$(VENV_SDK_OLDEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_SDK_OLDEST)
+	$(VENV_SDK_OLDEST)/bin/pip install -q --upgrade uv
+	$(VENV_SDK_OLDEST)/bin/uv pip install -q --python $(VENV_SDK_OLDEST)/bin/python "$(SDK_OLDEST)" -e ".[dev]"
+	touch $@
+
+# The SDK-facing suites (hook, emulator, operators and sensors through dag.test() with the 24-hour re-send, the
+# fault matrix, the exactly-once driver on 70 of its 210 sequences) on the oldest accepted SDK, ~6 min;
+# `make test` runs them all on the newest.
+SDK_SUITES := tests/test_sdk_versions.py tests/test_hook.py tests/test_emulator.py tests/test_emulator_rules.py \
+	tests/test_dags.py tests/test_shared_polling.py tests/test_role_credentials.py tests/test_reliability_faults.py \
+	tests/test_exactly_once.py
+test-sdk-oldest: $(VENV_SDK_OLDEST)/.installed
+	EXACTLY_ONCE_SEQUENCES=70 $(VENV_SDK_OLDEST)/bin/python -m pytest -q -p no:cacheprovider $(SDK_SUITES)
 
 demo: install
 	$(PY) -m devtools.demo
@@ -59,4 +87,4 @@ emulator: install
 	$(VENV)/bin/dataworks-emulator --port 8765
 
 clean:
-	rm -rf $(VENV) $(VENV2) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV2) $(VENV_SDK_OLDEST) tests/node/node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,7 +1,9 @@
 """A local emulator of the DataWorks OpenAPI (2024-05-18) that the official SDK talks to.
 
-State and rules live in ``backend`` (with ``schedule`` and ``clock``); ``wire`` and ``operations``
-speak HTTP; ``control`` serves the control API; ``server.DataWorksEmulator`` puts them together.
+State and rules live in ``backend`` (with ``schedule`` and ``clock``); ``wire`` answers one request
+(``auth`` and ``signature`` check who signed it, ``operations`` types and renders it, ``sts`` plays STS);
+``httpd`` serves HTTP with aiohttp; ``control`` is the control API; ``server.DataWorksEmulator`` puts them
+together.
 """
 
 from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Settings

@@ -19,11 +19,13 @@ from time import time as wall_seconds
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_dataworks.emulator.auth import Credential, NonceCache
 from airflow_provider_dataworks.emulator.backend import Backend, Instance, Settings, Task, Workspace
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
 from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
+from airflow_provider_dataworks.emulator.httpd import EmulatorHTTPServer
 from airflow_provider_dataworks.emulator.sts import OidcProvider, StsService
-from airflow_provider_dataworks.emulator.wire import Call, Credential, EmulatorHTTPServer, NonceCache
+from airflow_provider_dataworks.emulator.wire import Answer, Call, Request, handle
 from airflow_provider_dataworks.timing import to_epoch_ms
 
 
@@ -69,8 +71,7 @@ class DataWorksEmulator:
         self._credentials: dict[str, Credential] = {}
         self._calls: list[Call] = []
         self._calls_lock = threading.Lock()
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = EmulatorHTTPServer(host, port, self._answer)
         default = Credential(
             access_key_id or "LTAI5tEmulatorAccessKey",
             access_key_secret or secrets.token_urlsafe(24),
@@ -81,29 +82,16 @@ class DataWorksEmulator:
 
     # ------------------------------------------------------------------------------ server
     def start(self) -> DataWorksEmulator:
-        """Start serving on a daemon thread (idempotent); a restart reuses the same port."""
-        if self._server is None:
-            self._server = EmulatorHTTPServer((self._host, self._port), self)
-            self._port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                daemon=True,
-                name="dataworks-emulator",
-            )
-            self._thread.start()
+        """Start serving on a background thread (idempotent); a restart reuses the same port."""
+        self._port = self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and cut open connections; state, clock and call log are kept (``start`` brings it back)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_open_connections()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._server.stop()
+
+    def _answer(self, request: Request) -> Answer:
+        return handle(self, request)
 
     def __enter__(self) -> DataWorksEmulator:
         return self.start()

@@ -1,12 +1,18 @@
-"""ACS3-HMAC-SHA256, the request signature of Alibaba Cloud's OpenAPI (pure functions, no I/O).
+"""The request signatures of Alibaba Cloud's OpenAPI (pure functions, no I/O).
 
+ACS3-HMAC-SHA256:
 CanonicalRequest = METHOD \\n path \\n CanonicalQuery \\n CanonicalHeaders \\n SignedHeaders \\n hex(sha256(body))
 StringToSign     = "ACS3-HMAC-SHA256\\n" + hex(sha256(CanonicalRequest))
 Signature        = hex(HMAC-SHA256(secret, StringToSign))
+
+RPC signature v1 (HMAC-SHA1), over every query and form field but ``Signature``:
+StringToSign     = METHOD & %2F & enc(enc(k)=enc(v) sorted by k, joined by &), enc = RFC 3986 percent-encoding
+Signature        = base64(HMAC-SHA1(secret + "&", StringToSign))
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -76,3 +82,18 @@ def sign(secret: str, to_sign: str) -> str:
 def signatures_match(expected: str, given: str) -> bool:
     """Constant-time comparison of two hex signatures."""
     return hmac.compare_digest(expected.lower(), given.lower())
+
+
+def _rfc3986(text: str) -> str:
+    return quote(text, safe="~")
+
+
+def v1_string_to_sign(method: str, params: Mapping[str, str]) -> str:
+    """Signature v1's StringToSign (as ``aliyun-python-sdk-core`` and the other RPC clients compute it)."""
+    pairs = "&".join(f"{_rfc3986(k)}={_rfc3986(params[k])}" for k in sorted(params) if k != "Signature")
+    return f"{method}&%2F&{_rfc3986(pairs)}"
+
+
+def v1_sign(secret: str, to_sign: str) -> str:
+    """base64(HMAC-SHA1(secret + "&", to_sign))."""
+    return base64.b64encode(hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
