@@ -20,6 +20,35 @@ for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PR
     os.environ.pop(_proxy, None)
 
 
+#: 2026-11-25 00:31 Asia/Shanghai: every 00:30 task of :func:`running_workspace` is running (they take an hour).
+RUNNING_AT = "2026-11-25T00:31:00+08:00"
+#: The business date of those instances: 2026-11-24 00:00 +08:00, epoch ms.
+RUNNING_BIZDATE_MS = 1795449600000
+
+
+def running_workspace(workspace_id: int, first_task: int, tasks: int) -> dict[str, Any]:
+    """A scenario of one workspace with ``tasks`` daily 00:30 tasks of an hour each (all running at RUNNING_AT)."""
+    task = {"cron": "30 0 * * *", "duration_seconds": 3600}
+    return {
+        "workspaces": [
+            {
+                "id": workspace_id,
+                "region": "cn-hangzhou",
+                "tasks": [{"id": first_task + k, "name": f"load_{k}", **task} for k in range(tasks)],
+            }
+        ]
+    }
+
+
+def run_child(args: list[str], env: dict[str, str], what: str, timeout: float) -> dict[str, Any]:
+    """Run a benchmark's child process; the JSON it prints last (its stderr in the error when it fails)."""
+    out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 class EmulatorProcess:
     """``dataworks-emulator`` in its own process (so its CPU is not counted with the client's)."""
 

@@ -18,31 +18,13 @@ import json
 import math
 import os
 import resource
-import subprocess
 import sys
 import time
 from typing import Any
 
-from benchmarks.common import EmulatorProcess
+from benchmarks.common import RUNNING_AT, RUNNING_BIZDATE_MS, EmulatorProcess, run_child, running_workspace
 
 WORKSPACE, FIRST_TASK = 3003, 1_000_000
-NOW = "2026-11-25T00:31:00+08:00"  # every 00:30 task is running (they take an hour)
-BIZDATE_MS = 1795449600000  # 2026-11-24 00:00 +08:00
-
-
-def spec(tasks: int) -> dict[str, Any]:
-    return {
-        "workspaces": [
-            {
-                "id": WORKSPACE,
-                "region": "cn-hangzhou",
-                "tasks": [
-                    {"id": FIRST_TASK + k, "name": f"load_{k}", "cron": "30 0 * * *", "duration_seconds": 3600}
-                    for k in range(tasks)
-                ],
-            }
-        ]
-    }
 
 
 def ids_read(calls: list[dict[str, Any]]) -> int:
@@ -57,7 +39,7 @@ def child(n: int, shared: bool, info: dict[str, Any], poll: float, cycles: int) 
     from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 
     control = EmulatorControl(info["endpoint"], timeout=300)
-    instances = DataWorksHook().list_instances(WORKSPACE, BIZDATE_MS)[:n]
+    instances = DataWorksHook().list_instances(WORKSPACE, RUNNING_BIZDATE_MS)[:n]
     assert len(instances) == n, f"the emulator holds {len(instances)} instances, not {n}"
     control.clear_calls()
     waits = [
@@ -68,7 +50,7 @@ def child(n: int, shared: bool, info: dict[str, Any], poll: float, cycles: int) 
             poll_interval=poll,
             max_poll_interval=poll,
             project_id=WORKSPACE,
-            bizdate_ms=BIZDATE_MS,
+            bizdate_ms=RUNNING_BIZDATE_MS,
             shared=shared,
         )
         for i in instances
@@ -107,7 +89,7 @@ def child(n: int, shared: bool, info: dict[str, Any], poll: float, cycles: int) 
 
 
 def run(sizes: list[int], poll: float, cycles: int, baseline_max: int) -> list[dict[str, Any]]:
-    emulator = EmulatorProcess(spec(max(sizes)), freeze_at=NOW)
+    emulator = EmulatorProcess(running_workspace(WORKSPACE, FIRST_TASK, max(sizes)), freeze_at=RUNNING_AT)
     conn = emulator.connection(project_id=WORKSPACE, qps=100000, read_timeout_ms=120000)
     env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": conn}
     results = []
@@ -116,10 +98,7 @@ def run(sizes: list[int], poll: float, cycles: int, baseline_max: int) -> list[d
             for shared in (True, False) if n <= baseline_max else (True,):
                 args = [sys.executable, "-m", "benchmarks.triggerer_density", "--child", str(n), str(int(shared)),
                         json.dumps(emulator.info), "--poll", str(poll), "--cycles", str(cycles)]  # fmt: skip
-                out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
-                if out.returncode != 0:
-                    raise RuntimeError(f"N={n} shared={shared} failed:\n{out.stderr[-3000:]}")
-                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                results.append(run_child(args, env, f"N={n} shared={shared}", timeout=1800))
     finally:
         emulator.stop()
     return results

@@ -17,33 +17,15 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
-from benchmarks.common import EmulatorProcess
+from benchmarks.common import RUNNING_AT, RUNNING_BIZDATE_MS, EmulatorProcess, run_child, running_workspace
 
 WORKSPACE, FIRST_TASK = 4004, 1_100_000
-NOW = "2026-11-25T00:31:00+08:00"  # every 00:30 task is running (they take an hour)
-BIZDATE_MS = 1795449600000  # 2026-11-24 00:00 +08:00
 #: (shared polling, max_poll_interval in poll intervals)
 CONFIGS = ((True, 4.0), (True, 1.0), (False, 4.0), (False, 1.0))
-
-
-def spec(tasks: int) -> dict[str, Any]:
-    return {
-        "workspaces": [
-            {
-                "id": WORKSPACE,
-                "region": "cn-hangzhou",
-                "tasks": [
-                    {"id": FIRST_TASK + k, "name": f"load_{k}", "cron": "30 0 * * *", "duration_seconds": 3600}
-                    for k in range(tasks)
-                ],
-            }
-        ]
-    }
 
 
 def child(info: dict[str, Any], waits: int, poll: float, shared: bool, cap_factor: float) -> dict[str, Any]:
@@ -53,7 +35,7 @@ def child(info: dict[str, Any], waits: int, poll: float, shared: bool, cap_facto
     from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 
     control = EmulatorControl(info["endpoint"], timeout=60)
-    instances = DataWorksHook().list_instances(WORKSPACE, BIZDATE_MS)[:waits]
+    instances = DataWorksHook().list_instances(WORKSPACE, RUNNING_BIZDATE_MS)[:waits]
     changes = {inst.id: poll * (2 + 12 * k / max(1, waits - 1)) for k, inst in enumerate(instances)}
     control.clear_calls()
 
@@ -65,7 +47,7 @@ def child(info: dict[str, Any], waits: int, poll: float, shared: bool, cap_facto
             poll_interval=poll,
             max_poll_interval=poll * cap_factor,
             project_id=WORKSPACE,
-            bizdate_ms=BIZDATE_MS,
+            bizdate_ms=RUNNING_BIZDATE_MS,
             shared=shared,
         )
         async for _ in trigger.run():
@@ -99,14 +81,15 @@ def child(info: dict[str, Any], waits: int, poll: float, shared: bool, cap_facto
 def run(waits: int, poll: float) -> list[dict[str, Any]]:
     results = []
     for shared, cap in CONFIGS:
-        emulator = EmulatorProcess(spec(waits), freeze_at=NOW)  # a fresh one each: every instance running
+        emulator = EmulatorProcess(
+            running_workspace(WORKSPACE, FIRST_TASK, waits), freeze_at=RUNNING_AT
+        )  # a fresh one each: every instance running
         conn = emulator.connection(project_id=WORKSPACE, qps=100000, read_timeout_ms=120000)
         env = {**os.environ, "AIRFLOW_CONN_DATAWORKS_DEFAULT": conn}
         try:
             args = [sys.executable, "-m", "benchmarks.wake_latency", "--child", json.dumps(emulator.info),
                     str(int(shared)), str(cap), "--waits", str(waits), "--poll", str(poll)]  # fmt: skip
-            out = subprocess.run(args, env=env, capture_output=True, text=True, check=True, timeout=900)
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            results.append(run_child(args, env, f"shared={shared} cap={cap}", timeout=900))
         finally:
             emulator.stop()
     return results
