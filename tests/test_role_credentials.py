@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.sts import rpc_signature, rpc_string_to_sign
+from airflow_provider_dataworks.emulator.signature import v1_sign
+from airflow_provider_dataworks.emulator.sts import rpc_string_to_sign
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
 from airflow_provider_dataworks.hooks import credentials as credentials_module
 from airflow_provider_dataworks.hooks import dataworks as hook_module
@@ -80,7 +81,7 @@ def test_signature_v1_is_the_one_the_credentials_client_computes() -> None:
     assert rpc_string_to_sign("GET", params) == parameter_helper.compose_string_to_sign("GET", unsigned)
     secret = secrets.token_urlsafe(24)
     expected = parameter_helper.sign_string(rpc_string_to_sign("GET", params), secret + "&")
-    assert rpc_signature(secret, rpc_string_to_sign("GET", params)) == expected
+    assert v1_sign(secret, rpc_string_to_sign("GET", params)) == expected
 
 
 @pytest.mark.parametrize("path", ["sync", "async"])

@@ -8,8 +8,6 @@ with signature version 1 (HMAC-SHA1 over the sorted query, secret + ``&``), ``As
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import threading
@@ -19,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote_plus
 
 from airflow_provider_dataworks.emulator.backend import ApiError
+from airflow_provider_dataworks.emulator.signature import v1_sign
 
 STS_VERSION = "2015-04-01"
 STS_ACTIONS = ("AssumeRole", "AssumeRoleWithOIDC")
@@ -32,16 +31,11 @@ MAX_TIMESTAMP_SKEW_S = 15 * 60
 def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
     """Signature v1: ``METHOD&%2F&`` + the encoded, sorted ``k=v`` pairs (``Signature`` left out).
 
-    Encoded as ``alibabacloud_credentials`` does (``quote_plus``), which is what the client under test sends.
+    Encoded as ``alibabacloud_credentials`` does (``quote_plus``), which is what the client under test sends;
+    DataWorks calls signed v1 use RFC 3986 (``signature.v1_string_to_sign``). Both sign with ``signature.v1_sign``.
     """
     pairs = "&".join(f"{quote_plus(k)}={quote_plus(params[k])}" for k in sorted(params) if k != "Signature")
     return f"{method}&{quote_plus('/')}&{quote_plus(pairs)}"
-
-
-def rpc_signature(secret: str, string_to_sign: str) -> str:
-    """base64(HMAC-SHA1(secret + "&", string_to_sign))."""
-    digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
 
 
 def redacted(params: Mapping[str, str]) -> dict[str, str]:
@@ -146,7 +140,7 @@ class StsService:
         secret, token = known
         if token is not None and params.get("SecurityToken") != token:
             raise ApiError(400, "InvalidSecurityToken.MismatchWithAccessKey", "The security token does not match.")
-        expected = rpc_signature(secret, rpc_string_to_sign(method, params))
+        expected = v1_sign(secret, rpc_string_to_sign(method, params))
         if not hmac.compare_digest(expected, params.get("Signature", "")):
             raise ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
         if not self._use_nonce(params.get("SignatureNonce", "")):
