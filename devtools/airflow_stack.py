@@ -3,6 +3,8 @@
 The emulator (``dataworks-emulator``) and Airflow's api-server, dag-processor, scheduler and triggerer run as
 separate processes, LocalExecutor on SQLite, in a temporary AIRFLOW_HOME, started in order and each waited
 for (the api-server must answer before tasks run: workers call its execution API). ``stop()`` ends all.
+Connections: ``AIRFLOW_CONN_*`` variables, the metadata database, and a secrets backend every component reads
+(``connections_file``, Airflow's local-filesystem backend).
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ class AirflowStack:
         self.log_level = log_level
         self.api_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        #: Every component's secrets backend (Airflow's LocalFilesystemBackend, read at each lookup); empty at
+        #: first: a test writes the connections it needs ``{conn_id: {...}}``; AIRFLOW_CONN_* and the DB still work.
+        self.connections_file = self.home / "connections.json"
+        if not self.connections_file.exists():
+            self.connections_file.write_text("{}")
         self.emulator: dict[str, Any] = {}
         self.env: dict[str, str] = {}
 
@@ -165,6 +172,8 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+            "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(self.connections_file)}),
             "AIRFLOW_CONN_DATAWORKS_DEFAULT": json.dumps(conn),
             **roles,
         }

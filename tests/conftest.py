@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_proxy, None)
 _HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+_HOME_OWNER = os.getpid()  # forked and spawned workers must not remove the session's home
 (_HOME / "dags").mkdir()
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_HOME / "dags")
@@ -36,6 +38,11 @@ from airflow_provider_dataworks.emulator import DataWorksEmulator  # noqa: E402
 SHANGHAI_0030 = datetime(2026, 11, 24, 16, 30, tzinfo=timezone.utc)
 RELEASE, UPSTREAM, LOAD_A, LOAD_B = 700001, 700000, 700002, 700003
 WORKSPACE = 1001
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.getpid() == _HOME_OWNER:
+        shutil.rmtree(_HOME, ignore_errors=True)
 
 
 def ms(moment: datetime) -> int:
@@ -191,6 +198,8 @@ EXAMPLES = Path(__file__).parent.parent / "example_dags"
 TRIGGER_ONLY, WAIT_WORKFLOW = "example_dataworks_trigger", "example_dataworks_wait_workflow"
 UI_CONNECTION_DAG = "e2e_ui_connection"  # uses the connection the browser test saves in the UI
 ROLE_DAG, ROLE_ARN = "e2e_role_connection", "acs:ram::1234567890123456:role/airflow-e2e"  # dataworks_role
+CONN_SOURCES_FILE = "e2e_conn_sources"  # e2e_conn_database (dataworks_db), e2e_conn_secrets_file (dataworks_file)
+CONN_DATABASE_DAG, CONN_SECRETS_FILE_DAG = "e2e_conn_database", "e2e_conn_secrets_file"
 
 
 @pytest.fixture(scope="session")
@@ -210,7 +219,9 @@ def airflow_stack() -> Iterator[Any]:
         EXAMPLES / f"{WAIT_WORKFLOW}.py",
         Path(__file__).parent / "dags" / f"{UI_CONNECTION_DAG}.py",
         Path(__file__).parent / "dags" / f"{ROLE_DAG}.py",
+        Path(__file__).parent / "dags" / f"{CONN_SOURCES_FILE}.py",
     ]
     with AirflowStack(files, DEMO_SPEC, sts=True, role_arn=ROLE_ARN, log_level="DEBUG") as stack:
         stack.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW, UI_CONNECTION_DAG, ROLE_DAG])
+        stack.wait_parsed([CONN_DATABASE_DAG, CONN_SECRETS_FILE_DAG])
         yield stack

@@ -51,6 +51,7 @@ from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksCo
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID, operations
 from airflow_provider_dataworks.hooks.connection import ConnectionSettings, parse_connection
 from airflow_provider_dataworks.hooks.connection_fields import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_dataworks.hooks.connection_lookup import async_lookup_unsupported, lookup_failure
 from airflow_provider_dataworks.hooks.credentials import build_credential, credentials_failure
 from airflow_provider_dataworks.hooks.ratelimit import limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
@@ -184,26 +185,31 @@ class DataWorksHook(BaseHook):
         """The checked connection (sync lookup; use :meth:`aget_settings` in a trigger)."""
         try:
             conn = self.get_connection(self.dataworks_conn_id)
-        except Exception as err:  # AirflowNotFoundException and friends
-            raise self._not_found() from err
+        except Exception as err:  # not found, a backend's error: lookup_failure tells which
+            raise lookup_failure(self.dataworks_conn_id, err) from err
         return self._settings_from(conn)
 
-    def _not_found(self) -> DataWorksConfigError:
-        return DataWorksConfigError(
-            f"Connection {self.dataworks_conn_id!r} was not found: create a connection of type 'dataworks' "
-            f"(Alibaba Cloud DataWorks) with that id, or set AIRFLOW_CONN_{self.dataworks_conn_id.upper()}."
-        )
-
     async def aget_settings(self) -> ConnectionSettings:
-        """The checked connection, looked up without blocking the event loop."""
+        """The checked connection, looked up without blocking the event loop.
+
+        Airflow's async lookup where the process can serve it (a triggerer). Under Airflow 3's in-process runner
+        (``dag.test()``, ``airflow dags test``), which cannot (:func:`async_lookup_unsupported`), the sync lookup
+        in a worker thread instead, where blocking on that runner's in-process supervisor is safe. Checking the
+        connection, explaining a failure and masking the secrets run in a worker thread too: on Airflow 3 they make
+        sync supervisor calls, which must not block the loop (nor meet another wait's ``asend``).
+        """
         if self._async_settings is None:
             from airflow.providers.common.compat.connection import get_async_connection
 
+            conn_id = self.dataworks_conn_id
             try:
-                conn = await get_async_connection(self.dataworks_conn_id, hook=self)
+                if async_lookup_unsupported():
+                    conn = await asyncio.to_thread(self.get_connection, conn_id)
+                else:
+                    conn = await get_async_connection(conn_id, hook=self)
             except Exception as err:
-                raise self._not_found() from err
-            self._async_settings = self._settings_from(conn)
+                raise await asyncio.to_thread(lookup_failure, conn_id, err) from err
+            self._async_settings = await asyncio.to_thread(self._settings_from, conn)
         return self._async_settings
 
     # ----------------------------------------------------------------------------- SDK client
