@@ -1,4 +1,9 @@
-"""``dataworks-emulator``: run the emulator as a process and print how to reach it."""
+"""``dataworks-emulator``: run the emulator as a process and print how to reach it.
+
+It prints one JSON line (endpoint, credentials, the Airflow connection, the HTTP trigger nodes and the logical
+dates whose instance waits; ``--info-file`` gets the same), then the same for a person as a shell snippet: the
+``export AIRFLOW_CONN_DATAWORKS_DEFAULT=...`` lines to paste and the dates to run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import signal
 import sys
 from datetime import datetime
 
+from airflow_provider_dataworks.emulator.quickstart import connection_info, describe, http_trigger_tasks
 from airflow_provider_dataworks.emulator.server import DataWorksEmulator
 from airflow_provider_dataworks.emulator.spec import DEMO_SPEC, load_spec_file
 
@@ -25,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", help="play this region's endpoint: other regions' workspaces are not found")
     parser.add_argument("--freeze-at", help="freeze the clock at this ISO-8601 instant (with offset)")
     parser.add_argument("--sts", action="store_true", help="also issue STS credentials (id, secret, security token)")
-    parser.add_argument("--info-file", help="also write the endpoint and credentials as JSON to this file")
+    parser.add_argument("--info-file", help="also write the JSON line it prints to this file")
     return parser
 
 
@@ -45,12 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         daily_quota=args.daily_quota,
         region=args.region,
     )
-    emu.load_spec(load_spec_file(args.spec) if args.spec else DEMO_SPEC)
+    spec = load_spec_file(args.spec) if args.spec else DEMO_SPEC
+    emu.load_spec(spec)
     if args.freeze_at:
         emu.clock.freeze(datetime.fromisoformat(args.freeze_at))
+    tasks = http_trigger_tasks(spec, emu.clock.now())
     signal.signal(signal.SIGTERM, _interrupt)
     emu.start()
-    info = emu.info()
+    info = {**emu.info(), "connection": connection_info(emu), "http_trigger_tasks": tasks}
     if args.sts:
         sts = emu.add_sts_credentials()
         info["sts"] = {
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.info_file:
         with open(args.info_file, "w") as handle:
             json.dump(info, handle)
-    print(json.dumps(info), flush=True)
+    print(json.dumps(info), *describe(info), sep="\n", flush=True)
     try:
         signal.pause()
     except KeyboardInterrupt:

@@ -1,0 +1,157 @@
+"""What a newcomer pastes to use a running emulator: the Airflow connection to it, in the URI and JSON forms of
+an ``AIRFLOW_CONN_*`` variable, and, per HTTP trigger node, the logical dates whose instance waits for a trigger.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from airflow_provider_dataworks.models import TaskInstanceStatus
+from airflow_provider_dataworks.regions import region_timezone
+from airflow_provider_dataworks.timing import in_zone, local_to_epoch_ms, to_epoch_ms
+
+if TYPE_CHECKING:
+    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
+
+CONN_ID = "dataworks_default"
+CONN_VARIABLE = "AIRFLOW_CONN_DATAWORKS_DEFAULT"
+#: How many waiting instances are listed per node on either side of now (scheduled time passed / to come).
+LISTED_EACH_SIDE = 3
+
+
+def connection_extra(emu: DataWorksEmulator) -> dict[str, Any]:
+    """The connection's extras: ``http://`` endpoint (so the SDK does not use HTTPS), and the region, workspace and
+    scheduling zone when the scenario has one of each."""
+    extra: dict[str, Any] = {"endpoint": emu.endpoint}
+    workspaces = list(emu.backend.workspaces.values())
+    regions = {ws.region for ws in workspaces}
+    if len(regions) == 1:
+        extra["region_id"] = regions.pop()
+    if len(workspaces) == 1:
+        (ws,) = workspaces
+        extra["project_id"] = ws.id
+        if ws.timezone != region_timezone(ws.region):
+            extra["timezone"] = ws.timezone
+    return extra
+
+
+def connection_uri(login: str, password: str, extra: Mapping[str, Any]) -> str:
+    """``dataworks://LOGIN:PASSWORD@/?endpoint=http%3A%2F%2F...``: every part percent-encoded, as Airflow parses it
+    (an unencoded ``http://`` in the query is "Invalid connection string")."""
+    query = urlencode({k: str(v) for k, v in extra.items()}, quote_via=quote, safe="")
+    return f"dataworks://{quote(login, safe='')}:{quote(password, safe='')}@/?{query}"
+
+
+def connection_info(emu: DataWorksEmulator) -> dict[str, Any]:
+    """``dataworks_default`` pointing at ``emu`` with its AccessKey: the variable's name, URI and JSON forms."""
+    extra = connection_extra(emu)
+    as_json = {"conn_type": "dataworks", "login": emu.access_key_id, "password": emu.access_key_secret, "extra": extra}
+    return {
+        "conn_id": CONN_ID,
+        "variable": CONN_VARIABLE,
+        "uri": connection_uri(emu.access_key_id, emu.access_key_secret, extra),
+        "json": as_json,
+    }
+
+
+def export_lines(connection: Mapping[str, Any]) -> list[str]:
+    """Shell lines setting the connection variable: URI form, then the same connection in JSON form."""
+    return [
+        f"export {connection['variable']}={shlex.quote(connection['uri'])}",
+        f"export {connection['variable']}={shlex.quote(json.dumps(connection['json']))}",
+    ]
+
+
+def http_trigger_tasks(spec: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """Each HTTP trigger node of ``spec`` with the logical dates, at ``now``, whose instance has not been released
+    (NotRun, WaitTime, WaitTrigger): up to three whose scheduled time has passed (a trigger releases them at
+    once) and three to come (a trigger is kept until then).
+
+    A run of a DAG on the node's cron and zone, like the example DAGs, names the instance scheduled at its logical
+    date. Worked out on a scratch emulator of the nodes and their upstreams with its clock frozen at ``now``,
+    so the serving emulator's state (instance ids, generated days) stays as its clients make it.
+    """
+    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
+
+    scratch = DataWorksEmulator()
+    scratch.load_spec(_with_http_trigger_tasks_only(spec))
+    scratch.clock.freeze(now)
+    found = []
+    for task in sorted(scratch.backend.tasks.values(), key=lambda t: t.id):
+        if not task.http_trigger:
+            continue
+        ws = scratch.backend.workspaces[task.workspace_id]
+        today = in_zone(to_epoch_ms(now), ws.timezone).date()
+        waiting = []
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            bizdate = local_to_epoch_ms(datetime.combine(day - timedelta(days=1), time(0)), ws.timezone, "bizdate")
+            waiting += [
+                inst
+                for inst in scratch.backend.list_instances(ws.id, bizdate)
+                if inst.task_id == task.id and inst.status in TaskInstanceStatus.before_trigger()
+            ]
+        waiting.sort(key=lambda inst: inst.trigger_time)
+        passed = [inst for inst in waiting if inst.trigger_time <= now][-LISTED_EACH_SIDE:]
+        to_come = [inst for inst in waiting if inst.trigger_time > now][:LISTED_EACH_SIDE]
+        found.append(
+            {
+                "task_id": task.id,
+                "name": task.name,
+                "workspace_id": ws.id,
+                "cron": task.schedule.expression,
+                "timezone": ws.timezone,
+                "waiting": [
+                    {
+                        "logical_date": in_zone(to_epoch_ms(inst.trigger_time), ws.timezone).isoformat(),
+                        "trigger_time_ms": to_epoch_ms(inst.trigger_time),
+                        "status": inst.status.value,
+                    }
+                    for inst in passed + to_come
+                ],
+            }
+        )
+    return found
+
+
+def _with_http_trigger_tasks_only(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``spec``'s workspaces with only the HTTP trigger nodes and their upstreams (their statuses depend on no
+    other task), so a large scenario costs little; roles and clock left out."""
+    workspaces = []
+    for ws_spec in spec.get("workspaces", []):
+        tasks = {int(t["id"]): t for t in ws_spec.get("tasks", [])}
+        keep = {task_id for task_id, t in tasks.items() if t.get("http_trigger")}
+        todo = list(keep)
+        while todo:
+            for up in tasks[todo.pop()].get("upstream", []):
+                if int(up) in tasks and int(up) not in keep:
+                    keep.add(int(up))
+                    todo.append(int(up))
+        if keep:
+            workspaces.append({**ws_spec, "tasks": [t for task_id, t in tasks.items() if task_id in keep]})
+    return {"workspaces": workspaces}
+
+
+def describe(info: Mapping[str, Any]) -> list[str]:
+    """The lines the CLI prints after its JSON line: a shell snippet (comments and ``export`` lines)."""
+    lines = [
+        f"# dataworks-emulator serves {info['endpoint']} (Ctrl-C stops it). In the shell that runs Airflow, paste",
+        f"# {CONN_ID} pointing at it, in URI form (endpoint percent-encoded) or, the same, in JSON form:",
+        *export_lines(info["connection"]),
+    ]
+    tasks = info["http_trigger_tasks"]
+    if tasks:
+        lines.append("# HTTP trigger nodes (dataworks_task_id) and logical dates whose instance waits for a trigger:")
+    for task in tasks:
+        lines.append(f"#   {task['task_id']} {task['name']} (workspace {task['workspace_id']}, "
+                     f"cron '{task['cron']}' in {task['timezone']}):")  # fmt: skip
+        lines += [f"#     {w['logical_date']}  {w['status']}" for w in task["waiting"]] or ["#     none now"]
+    dates = [w["logical_date"] for task in tasks for w in task["waiting"] if w["status"] == "WaitTrigger"]
+    if dates:
+        lines.append(f"# A DAG on the node's cron and zone (as the example DAGs) releases one: "
+                     f"airflow dags test <dag_id> {dates[-1]}")  # fmt: skip
+    return lines
