@@ -143,13 +143,36 @@ class WaitTimeoutError(DataWorksError):
 
 @contextmanager
 def fail_without_retry_on_config_error() -> Iterator[None]:
-    """Turn a run-time :class:`DataWorksConfigError` into ``AirflowFailException``: retrying cannot mend it.
+    """Turn a run-time :class:`DataWorksConfigError` or :class:`InstanceNotFoundError` into
+    ``AirflowFailException``: retrying cannot mend them.
 
-    (A run without a logical date, a missing connection or a malformed ``trigger_time`` rendered from conf.)
+    (A run without a logical date, a missing connection, a malformed ``trigger_time`` rendered from conf, a run's
+    time that names no instance of the node: the schedule or the zone does not match it.)
     """
     try:
         yield
-    except DataWorksConfigError as err:
-        from airflow.providers.common.compat.sdk import AirflowFailException
+    except (DataWorksConfigError, InstanceNotFoundError) as err:
+        raise _fail(f"{err} (not retried: fix the configuration)") from err
 
-        raise AirflowFailException(f"{err} (not retried: fix the configuration)") from err
+
+@contextmanager
+def fail_without_retry_on_refusal() -> Iterator[None]:
+    """Turn a :class:`DataWorksApiError` whose cause does not pass (not :attr:`~DataWorksApiError.transient`:
+    credentials, permission, a wrong workspace or region, the daily quota) into ``AirflowFailException``.
+
+    For the calls made before anything is released: a retry would get the same answer. (Once a run has released
+    its instance, a retry re-attaches to the wait at the cost of a poll, so errors while waiting keep the task's
+    retries.)
+    """
+    try:
+        yield
+    except DataWorksApiError as err:
+        if err.transient:
+            raise
+        raise _fail(f"{err} (not retried: a retry would get the same answer)") from err
+
+
+def _fail(message: str) -> Exception:
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    return AirflowFailException(message)

@@ -48,6 +48,7 @@ class ReleaseRecord:
     trigger_sent_at_ms: int | None = None  # when our trigger was sent (None: it was not ours to send)
     released: bool = False  # the instance is known to be past its trigger
     resent: bool = False  # the trigger was sent once more after DataWorks dropped it (never a third time)
+    repaired: bool = False  # a try of this run reran failed instances of the target (rerun_failed)
 
     def to_xcom(self) -> dict[str, Any]:
         """A JSON-serialisable dict (the task state store and XCom keep JSON)."""
@@ -58,6 +59,12 @@ class ReleaseRecord:
         """The record from :meth:`to_xcom`'s dict; keys it does not know are ignored."""
         known = {f.name for f in fields(cls)}
         return cls(**{key: item for key, item in value.items() if key in known})
+
+    @property
+    def released_by_run(self) -> bool:
+        """This run sent the trigger or reran what failed: what is running now is its own, so ``cancel_on_kill``
+        may stop it. (False: the instance was found already released, by another run or by hand.)"""
+        return self.trigger_sent_at_ms is not None or self.repaired
 
     @property
     def bizdate_ms(self) -> int | None:

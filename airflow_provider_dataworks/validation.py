@@ -71,6 +71,21 @@ def check_wait_for(value: Any) -> str:
     return value
 
 
+def check_control(wait_for_completion: bool, wait_for: str, *, cancel_on_kill: bool, rerun_failed: bool) -> None:
+    """``cancel_on_kill`` and ``rerun_failed`` act on what the task waits for: they need a wait, and a repair a
+    target beyond the HTTP-trigger instance (a rerun of that one would wait for a new trigger)."""
+    for flag, value in (("cancel_on_kill", cancel_on_kill), ("rerun_failed", rerun_failed)):
+        if value and not wait_for_completion:
+            raise DataWorksConfigError(
+                f"{flag}=True needs wait_for_completion=True: a task that does not wait has nothing to act on."
+            )
+    if rerun_failed and wait_for == "instance":
+        raise DataWorksConfigError(
+            "rerun_failed=True reruns the failed instances after the HTTP trigger node: use wait_for='downstream' "
+            "or 'workflow' (a failed trigger node needs a new trigger; rerun it in DataWorks)."
+        )
+
+
 def check_timezone(value: Any, field: str = "timezone") -> str | None:
     if value is None or is_templated(value):
         return value

@@ -35,6 +35,8 @@ class Verdict:
     state: WaitState
     message: str
     statuses: dict[str, str] = field(default_factory=dict)  # "<kind> <id> (<name>)" -> status
+    #: the failed instances of a downstream or workflow target (what a repair may rerun)
+    failed_ids: tuple[int, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -90,7 +92,7 @@ def judge_downstream(instances: list[TaskInstance]) -> Verdict:
     failed = [i for i in instances if i.status == TaskInstanceStatus.FAILURE]
     if failed:
         names = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed)
-        return Verdict(WaitState.FAILED, f"downstream failed: {names}.", statuses)
+        return Verdict(WaitState.FAILED, f"downstream failed: {names}.", statuses, tuple(i.id for i in failed))
     if all(i.status == TaskInstanceStatus.SUCCESS for i in instances):
         what = f"all {len(instances)} downstream instances succeeded" if instances else "it has no downstream instances"
         return Verdict(WaitState.DONE, what + ".", statuses)
@@ -106,7 +108,8 @@ def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | N
     if wfi.status == TaskInstanceStatus.FAILURE:
         culprits = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed_members or [])
         detail = f": {culprits}" if culprits else ""
-        return Verdict(WaitState.FAILED, f"workflow instance {wfi.id} ({wfi.name}) failed{detail}.", statuses)
+        message = f"workflow instance {wfi.id} ({wfi.name}) failed{detail}."
+        return Verdict(WaitState.FAILED, message, statuses, tuple(i.id for i in failed_members or []))
     return Verdict(WaitState.WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
 
 

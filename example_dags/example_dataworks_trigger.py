@@ -17,7 +17,10 @@ with DAG(
     schedule="30 0 * * *",  # same cron as the HTTP trigger node, read in the same zone as DataWorks
     start_date=pendulum.datetime(2026, 11, 1, tz="Asia/Shanghai"),
     catchup=False,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},  # "no instances yet" is retryable
+    # Retries mend only what passes: "no instances generated yet" (the day's instances appear the evening before)
+    # and DataWorks faults that pass (throttling, 5xx, no answer). A run time that names no instance, a bad
+    # connection or a refusal (permission, quota) fails at once, without using them.
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},
     tags=["dataworks", "example"],
 ):
     DataWorksTriggerOperator(task_id="release", dataworks_task_id=700001)

@@ -3,8 +3,8 @@
 Parse-time cases are DAG files loaded by Airflow's DagBag (what the dag-processor does): the DAG must not
 load and the import error must be the provider's DataWorksConfigError. Run-time cases (what is known only
 then: the connection, rendered templates, the instances DataWorks has) run with ``dag.test()`` against the
-emulator: the task must fail with the provider's message, configuration errors without retries and without
-a single API call. ``docs/bad-input.md`` is written from this suite.
+emulator: the task must fail with the provider's message and without retries (the DAG sets 2: none can mend
+a mistake), configuration errors without a single API call. ``docs/bad-input.md`` is written from this suite.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ class BadInput:
     connection: dict[str, Any] = field(default_factory=dict)
     #: the region whose endpoint the emulator plays (None: it knows every region's workspaces)
     endpoint_region: str | None = None
-    #: run-time errors DataWorks reports cost calls (and Airflow retries them: the DAG sets none); configuration
-    #: errors none (and fail at once, the DAG's 2 retries unused)
+    #: run-time errors DataWorks reports cost calls; configuration errors none. Either fails at once, the DAG's 2
+    #: retries unused.
     api_calls: int = 0
     when: str = "run"  # "parse" | "run"
 
@@ -61,7 +61,7 @@ class BadInput:
         if self.body:
             return self.body
         args = self.args if "dataworks_task_id=" in self.args else f", dataworks_task_id={RELEASE}{self.args}"
-        return OPERATOR.format(retries=0 if self.api_calls else 2, args=args)
+        return OPERATOR.format(retries=2, args=args)
 
 
 def parse(what: str, names: str, fix: str, args: str = "", body: str | None = None) -> BadInput:
@@ -98,6 +98,12 @@ CASES = [
     parse("timeout as text", "timeout", "number of seconds or a timedelta", ", timeout='1h'"),
     parse("workspace id is a name", "project_id", "use the numeric id", ", project_id='ws'"),
     parse("empty connection id", "dataworks_conn_id", "name a 'dataworks' connection", ", dataworks_conn_id=''"),
+    parse("cancel_on_kill on a task that does not wait", "cancel_on_kill", "needs wait_for_completion=True",
+          ", cancel_on_kill=True"),
+    parse("rerun_failed on a task that does not wait", "rerun_failed", "needs wait_for_completion=True",
+          ", rerun_failed=True"),
+    parse("rerun_failed of the trigger node itself", "rerun_failed", "use wait_for='downstream' or 'workflow'",
+          ", wait_for_completion=True, rerun_failed=True"),
     parse("sensor with nothing to wait for", "instance_id", "or dataworks_task_id", body=SENSOR.format("")),
     parse("sensor on an instance id that is text", "instance_id", "use the numeric id",
           body=SENSOR.format(", instance_id='release'")),
@@ -151,7 +157,8 @@ def write_bad_input_doc() -> Iterator[None]:
         [
             "Each row is a DAG with one mistake. *Caught* says when: at DAG parse (the DAG does not load; the "
             "dag-processor shows the error) or when the task runs (the value is known only then: the connection, "
-            "a rendered template, DataWorks' instances). Configuration errors fail the task without retries and "
+            "a rendered template, DataWorks' instances). Every one fails the task without retries (no retry can mend "
+            'it; only "no instances generated yet" and passing API faults are retried), configuration errors '
             "without an API call. The message is the provider's exception text as the user sees it.",
         ],
         ["mistake", "caught", "message"],

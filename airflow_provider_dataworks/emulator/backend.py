@@ -76,6 +76,7 @@ class Task:
     deployed_at: datetime | None
     instance_mode: str
     rank: int  # topological position: upstream tasks always have a lower rank
+    failing_runs: int = 0  # the first N runs of each instance end Failure whatever ``outcome`` says (a flaky job)
 
 
 @dataclass
@@ -213,8 +214,12 @@ class Backend:
         task_type: str | None = None,
         deployed_at: datetime | None = None,
         instance_mode: str = "T+1",
+        failing_runs: int = 0,
     ) -> Task:
-        """Deploy a task. ``cron`` is read in the workspace zone; upstream tasks must exist already."""
+        """Deploy a task. ``cron`` is read in the workspace zone; upstream tasks must exist already.
+
+        ``failing_runs``: the first N runs of each of its instances fail (a rerun after them ends in ``outcome``).
+        """
         with self._lock:
             ws = self._workspace(workspace if isinstance(workspace, int) else workspace.id)
             if task_id in self.tasks:
@@ -244,6 +249,7 @@ class Backend:
                 deployed_at=deployed_at,
                 instance_mode=instance_mode,
                 rank=1 + max((self.tasks[u].rank for u in ups), default=0),
+                failing_runs=int(failing_runs),
             )
             if task.outcome not in S.terminal():
                 raise ValueError("outcome must be 'Success' or 'Failure'")
@@ -375,9 +381,32 @@ class Backend:
             return inst
 
     def stop(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        """StopTaskInstances: each unfinished instance ends Failure now; its downstream then never run."""
         return self._per_instance(ids, self._stop_one)
 
+    def stop_workflows(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        """StopWorkflowInstances: every unfinished member of each workflow instance is stopped (ends Failure), so
+        nothing of it runs later; the workflow instance then reads Failure."""
+        with self._lock:
+            self.advance()
+            now = self.now()
+            result: dict[int, tuple[bool, str]] = {}
+            for wfi_id in (int(i) for i in ids):
+                wfi = self.workflow_instances.get(wfi_id)
+                if wfi is None:
+                    result[wfi_id] = (False, "The workflow instance does not exist.")
+                    continue
+                unfinished = [self.instances[i] for i in wfi.instance_ids if not self.instances[i].status.is_terminal]
+                if not unfinished:
+                    result[wfi_id] = (False, f"The workflow instance is already {self.workflow_status(wfi)[0].value}.")
+                    continue
+                for inst in unfinished:
+                    self._stop_one(inst, now)
+                result[wfi_id] = (True, "")
+            return result
+
     def rerun(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
+        """RerunTaskInstances: each finished instance runs again (its RunNumber + 1); its downstream follow."""
         return self._per_instance(ids, self._rerun_one)
 
     def set_success(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
@@ -486,7 +515,7 @@ class Backend:
         if now < end:
             return False
         inst.finished_at = end
-        self._set(inst, task.outcome, end)
+        self._set(inst, S.FAILURE if inst.run_number <= task.failing_runs else task.outcome, end)
         return True
 
     def _expire_kept_trigger(self, inst: Instance, now: datetime) -> None:
@@ -644,6 +673,7 @@ class Backend:
     def _stop_one(self, inst: Instance, now: datetime) -> str | None:
         if inst.status.is_terminal:
             return f"The task instance is already {inst.status.value}."
+        inst.pending_trigger_at = None  # a kept trigger goes with it: a stopped instance is never released
         inst.finished_at = now
         self._set(inst, S.FAILURE, now)
         self._active.pop(inst.id, None)

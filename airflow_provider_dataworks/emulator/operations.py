@@ -298,6 +298,7 @@ OPERATIONS: dict[str, Operation] = {
     "GetProject": Operation({"Id": Param("int", True)}, get_project),
     "ListProjects": Operation({"Ids": Param("int_list"), **_PAGING}, list_projects),
     "StopTaskInstances": Operation(_IDS, _batch("stop")),
+    "StopWorkflowInstances": Operation(_IDS, _batch("stop_workflows")),
     "RerunTaskInstances": Operation({**_IDS, "UseLatestConfig": Param("bool")}, _batch("rerun")),
     "SetSuccessTaskInstances": Operation(_IDS, _batch("set_success")),
     "SuspendTaskInstances": Operation(_IDS, _batch("suspend")),

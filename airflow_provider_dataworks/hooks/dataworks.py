@@ -16,6 +16,9 @@ the one copy of the operation in ``hooks/operations.py``:
 | list_downstream              | ListDownstreamTaskInstances        | 1 per 500 instances          |
 | get_workflow_instance        | GetWorkflowInstance                | 1                            |
 | get_task / get_project       | GetTask / GetProject               | 1                            |
+| stop_instances               | StopTaskInstances                  | 1                            |
+| stop_workflow_instances      | StopWorkflowInstances              | 1                            |
+| rerun_instances              | RerunTaskInstances                 | 1 (throttling-only retries)  |
 
 A role connection (``ram_role_arn``, ``oidc_role_arn``) also calls STS (AssumeRole / AssumeRoleWithOIDC) once
 per connection and process and then once an hour: STS, not DataWorks quota (``hooks/credentials.py``).
@@ -24,7 +27,8 @@ Retries (tenacity): what :attr:`DataWorksApiError.transient` calls passing (thro
 is retried up to ``retry_limit`` attempts, with exponential back-off and jitter, honouring
 ``x-acs-retry-after``; everything else (signature, authorization, invalid parameter, the daily quota) fails
 at once. The trigger call is retried on throttling only (``surely_not_applied``): after a 5xx or no answer it
-may have taken effect, so the operator reads the instance before it sends it again.
+may have taken effect, so the operator reads the instance before it sends it again. RerunTaskInstances likewise
+(a second rerun would run the job again); a stop is retried as a read is (a repeated stop changes nothing).
 """
 
 from __future__ import annotations
@@ -382,6 +386,27 @@ class DataWorksHook(BaseHook):
 
     async def aget_project(self, project_id: int) -> Project:
         return await run_async(operations.get_project(project_id), self)
+
+    def stop_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+        """StopTaskInstances: the unfinished ones end in Failure; see the operation."""
+        return run_sync(operations.stop_instances(ids, comment), self)
+
+    async def astop_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+        return await run_async(operations.stop_instances(ids, comment), self)
+
+    def stop_workflow_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+        """StopWorkflowInstances: every unfinished instance of each workflow instance is stopped."""
+        return run_sync(operations.stop_workflow_instances(ids, comment), self)
+
+    async def astop_workflow_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+        return await run_async(operations.stop_workflow_instances(ids, comment), self)
+
+    def rerun_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+        """RerunTaskInstances, retried on throttling only (a rerun must not be repeated blindly)."""
+        return run_sync(operations.rerun_instances(ids, comment), self)
+
+    async def arerun_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+        return await run_async(operations.rerun_instances(ids, comment), self)
 
     def test_connection(self) -> tuple[bool, str]:
         """GetProject when a project id is set, else ListProjects with one row (one API call)."""

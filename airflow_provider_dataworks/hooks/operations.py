@@ -7,7 +7,8 @@ milliseconds; a business date is 00:00 of its day in the scheduling zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from typing_extensions import Unpack
@@ -127,6 +128,61 @@ def match_instance(instances: Iterable[TaskInstance], task_id: int, trigger_time
         f"day, in {zone}: {listed}. Likely causes: the scheduling zone is not {zone} (set the connection's or "
         "operator's timezone), or the DAG's schedule does not match the node's schedule (pass trigger_time)."
     )
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """DataWorks' per-id answer to a batch operation (``SuccessInfo``): the ids it acted on, and why it refused
+    the others (e.g. "The task instance is already Success.")."""
+
+    done: tuple[int, ...]
+    refused: Mapping[int, str]
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any], ids: Iterable[int]) -> BatchOutcome:
+        info = body.get("SuccessInfo") or {}
+        done: list[int] = []
+        refused: dict[int, str] = {}
+        for instance_id in ids:
+            answer = info.get(str(instance_id)) or {}
+            if answer.get("Success") is True:
+                done.append(instance_id)
+            else:
+                refused[instance_id] = str(answer.get("Message") or "DataWorks gave no answer for this id")
+        return cls(tuple(done), refused)
+
+
+def stop_instances(ids: Iterable[int], comment: str) -> Steps[BatchOutcome]:
+    """StopTaskInstances (1 call): each unfinished instance ends in Failure (asynchronously on DataWorks).
+
+    Retried like a read: a stop repeated after it took effect is refused for that id ("already Failure") and
+    changes nothing.
+    """
+    wanted = list(ids)
+    body = yield _call("StopTaskInstances", ids=wanted, comment=comment)
+    return BatchOutcome.from_api(body, wanted)
+
+
+def stop_workflow_instances(ids: Iterable[int], comment: str) -> Steps[BatchOutcome]:
+    """StopWorkflowInstances (1 call): the unfinished instances of each workflow instance are stopped. Retried
+    like :func:`stop_instances` (a repeat is refused and changes nothing)."""
+    wanted = list(ids)
+    body = yield _call("StopWorkflowInstances", ids=wanted, comment=comment)
+    return BatchOutcome.from_api(body, wanted)
+
+
+def rerun_instances(ids: Iterable[int], comment: str) -> Steps[BatchOutcome]:
+    """RerunTaskInstances (1 call): each finished instance runs again, and its downstream follow.
+
+    Not repeatable blindly: a rerun that took effect and finished before a second one would run the job twice.
+    So it is retried on throttling only (``surely_not_applied``); after a 5xx or no answer the caller reads the
+    instances again before deciding anything.
+    """
+    wanted = list(ids)
+    body = yield HookCall(
+        "call", ("RerunTaskInstances",), {"retry_ambiguous": False, "ids": wanted, "comment": comment}
+    )
+    return BatchOutcome.from_api(body, wanted)
 
 
 def _paged(

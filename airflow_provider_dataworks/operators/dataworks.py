@@ -7,7 +7,10 @@ API calls (project id known; see the README's budget table):
   unchanged poll up to ``max_poll_interval`` (never faster than ``poll_interval``); deferred waits of one
   triggerer share their instance reads (see ``triggers/shared_polling.py``);
 - a retry after a crash on Airflow 3.3+ re-attaches from the task state store: 1 GetTaskInstance (or the
-  target's read) instead of a second trigger.
+  target's read) instead of a second trigger;
+- ``rerun_failed``: a try that did not send the trigger itself polls once when it starts (1-3 calls, as a poll),
+  and when the target is in Failure, reruns its failed instances: +1 RerunTaskInstances;
+- ``cancel_on_kill``: stopping what was released costs 1-3 calls (``control.py``).
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from airflow_provider_dataworks.exceptions import (
     InstanceFailedError,
     WaitTimeoutError,
     fail_without_retry_on_config_error,
+    fail_without_retry_on_refusal,
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
 from airflow_provider_dataworks.validation import (
     as_id,
+    check_control,
     check_env_type,
     check_id,
     check_seconds,
@@ -47,7 +52,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
     from airflow_provider_dataworks.models import TaskInstance
     from airflow_provider_dataworks.records import ReleaseRecord, RunTarget
-    from airflow_provider_dataworks.waiting import WaitPoller
+    from airflow_provider_dataworks.waiting import Verdict, WaitPoller
 
 #: The ids pushed to XCom, one key each (and the console address under ``CONSOLE_URL_XCOM_KEY``).
 XCOM_KEYS = ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type", "project_id",
@@ -70,7 +75,17 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     :param poll_interval: seconds between polls while waiting (default 60).
     :param max_poll_interval: seconds the interval may grow to while nothing changes (default 4 *
         poll_interval; equal to poll_interval: no backoff).
-    :param timeout: seconds (or timedelta) to wait before failing; DataWorks keeps running.
+    :param timeout: seconds (or timedelta) to wait before failing. In deferrable mode ``execution_timeout`` is a
+        deadline of the wait too (the trigger gives up at it, and ``execute_complete`` says which one passed).
+    :param cancel_on_kill: when the task is killed while it waits (marked failed or success, cleared,
+        ``execution_timeout``; deferred: Airflow 3.3+ only) or its ``timeout`` passes, stop what the wait targets:
+        the trigger instance if not yet released, the unfinished downstream instances, or the workflow instance.
+        Only what this run released (it sent the trigger, or reran it); best effort, bounded (4 s in a worker's
+        ``on_kill``, 20 s after a ``timeout`` and in the triggerer: ``control.py``). Default False.
+    :param rerun_failed: a try that finds its target already in Failure when it starts (a retry, a cleared task,
+        a re-run of the date) reruns only the failed instances (RerunTaskInstances), once, and waits again; a
+        failure seen during the try's own wait fails it, for the next try to repair. Never sends the trigger
+        again. Needs ``wait_for`` ``downstream`` or ``workflow``. Default False.
     """
 
     template_fields: Sequence[str] = (
@@ -101,6 +116,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         poll_interval: float = 60,
         max_poll_interval: float | timedelta | None = None,
         timeout: float | timedelta | None = None,
+        cancel_on_kill: bool = False,
+        rerun_failed: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -120,6 +137,15 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             max_poll_interval, "max_poll_interval", minimum=self.poll_interval, allow_none=True
         ) or default_max_poll_interval(self.poll_interval)
         self.timeout = check_seconds(timeout, "timeout", minimum=1.0, allow_none=True)
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self.rerun_failed = bool(rerun_failed)
+        check_control(
+            self.wait_for_completion, self.wait_for, cancel_on_kill=self.cancel_on_kill, rerun_failed=self.rerun_failed
+        )
+        self._try_started: float | None = None  # epoch seconds this try's execute began
+        self._sent_this_try = False  # this try sent the trigger (nothing can have failed before it)
+        self._verdict_at_start: Verdict | None = None  # the poll a re-attaching try made (ResumableJobMixin)
+        self._waiting_on: ReleaseRecord | None = None  # the record of the sync wait in progress, for on_kill
 
     @cached_property
     def hook(self) -> DataWorksHook:
@@ -129,6 +155,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     # ---------------------------------------------------------------------------------------- run
     def execute(self, context: Any) -> int:
+        self._try_started = time.time()
         with fail_without_retry_on_config_error():
             return self.execute_resumable(context)
 
@@ -158,8 +185,13 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def submit_job(self, context: Any) -> dict[str, Any]:
         """Find this run's instance and trigger it unless it is past its trigger (ResumableJobMixin step).
 
-        Returns the :class:`ReleaseRecord` as the task state store keeps it.
+        Returns the :class:`ReleaseRecord` as the task state store keeps it. Nothing is released before the
+        trigger call, so an error DataWorks answers for good fails the task without retries.
         """
+        with fail_without_retry_on_refusal():
+            return self._find_and_release(context)
+
+    def _find_and_release(self, context: Any) -> dict[str, Any]:
         from airflow_provider_dataworks.records import ReleaseRecord
         from airflow_provider_dataworks.timing import format_in_zone
         from airflow_provider_dataworks.waiting import describe_instance
@@ -213,6 +245,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             )
             return None, True
         sent_at_ms = to_epoch_ms_now()
+        self._sent_this_try = True
         if self._send_trigger(inst, t):
             return sent_at_ms, True
         if inst.status == TaskInstanceStatus.WAIT_TRIGGER:
@@ -289,11 +322,12 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         record = self._stored(external_id)
         if not self.wait_for_completion:
             return self.hook.get_instance(record.instance_id).status.value
-        verdict = run_sync(self._poller(record).poll(), self.hook)
+        verdict = self._verdict_at_start = run_sync(self._poller(record).poll(), self.hook)
         return {WaitState.DONE: "Success", WaitState.FAILED: "Failure"}.get(verdict.state, "Running")
 
     def is_job_active(self, status: str) -> bool:
-        return status not in ("Success", "Failure")
+        """Still running; with ``rerun_failed`` a Failure too: the try re-attaches and repairs it."""
+        return status not in ("Success", "Failure") or (status == "Failure" and self.rerun_failed)
 
     def is_job_succeeded(self, status: str) -> bool:
         return status == "Success"
@@ -303,18 +337,97 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self._push_xcoms(context, record)
         if not self.wait_for_completion:
             return
-        deadline = time.time() + self.timeout if self.timeout else None
+        deadline, deadline_by = self._deadline()
+        if self.rerun_failed and not self._sent_this_try:
+            record, done = self._repair(record)
+            if done:
+                return
         if self.deferrable:
-            self._defer(record, deadline)
+            self._defer(record, deadline, deadline_by)
         else:
+            self._waiting_on = record  # kept when the wait raises: Airflow calls on_kill after execution_timeout
             self._wait_sync(record, deadline)
+            self._waiting_on = None
 
     def get_job_result(self, external_id: Any, context: Any) -> int:
         record = self._stored(external_id)
         self._push_xcoms(context, record)
         return record.instance_id
 
+    # ----------------------------------------------------------------------------- repair and cancel
+    def _repair(self, record: ReleaseRecord) -> tuple[ReleaseRecord, bool]:
+        """At the start of a try that did not trigger: when the target is in Failure, rerun only its failed
+        instances (1 RerunTaskInstances), once. Returns the record to wait with and whether the target is done."""
+        from airflow_provider_dataworks.control import RERUN_COMMENT, rerunnable
+        from airflow_provider_dataworks.steps import run_sync
+        from airflow_provider_dataworks.waiting import WaitState
+
+        poller = self._poller(record)
+        verdict = self._verdict_at_start or run_sync(poller.poll(), self.hook)
+        record = replace(record, released=poller.released or record.released,
+                         workflow_instance_id=poller.workflow_instance_id or record.workflow_instance_id)  # fmt: skip
+        if verdict.state == WaitState.DONE:
+            self.log.info("DataWorks %s wait done when the try began: %s", self.wait_for, verdict.message)
+            return record, True
+        if verdict.state != WaitState.FAILED:
+            return record, False
+        ids = rerunnable(verdict, record.instance_id)
+        if not ids:
+            raise InstanceFailedError(f"{verdict.message} rerun_failed has nothing to rerun: the HTTP trigger node's "
+                                      "own instance failed; rerun it in DataWorks.")  # fmt: skip
+        self.log.warning("%s rerun_failed: rerunning only the failed instances %s (RerunTaskInstances); the trigger "
+                         "is not sent again.", verdict.message, ", ".join(map(str, ids)))  # fmt: skip
+        outcome = self.hook.rerun_instances(list(ids), RERUN_COMMENT)
+        if outcome.refused:
+            said = "; ".join(f"{i}: {why}" for i, why in outcome.refused.items())
+            raise InstanceFailedError(f"DataWorks refused to rerun {said}. The next try reads the instances again.")
+        self.log.info("DataWorks reruns instances %s; waiting for the %s again.", ", ".join(map(str, ids)),
+                      self.wait_for)  # fmt: skip
+        return replace(record, repaired=True), False
+
+    def on_kill(self) -> None:
+        """Airflow kills the task (marked failed or success, cleared, ``execution_timeout``) while it waits in this
+        worker: with ``cancel_on_kill``, stop what this run released (deferred waits: the trigger's ``on_kill``)."""
+        from airflow_provider_dataworks.control import ON_KILL_TIMEOUT_S
+
+        record = self._waiting_on
+        if record is not None:
+            self._cancel(record, record.released_by_run, ON_KILL_TIMEOUT_S)
+
+    def _cancel(self, record: ReleaseRecord, ours: bool, within_s: float) -> str:
+        """Stop what the wait targets when ``cancel_on_kill`` is set and this run released it (``ours``), within
+        ``within_s`` seconds; what to tell the user about it."""
+        from airflow_provider_dataworks.control import cancel_in_worker
+
+        if not self.cancel_on_kill:
+            return "DataWorks keeps running what was released: check it in the console."
+        if not ours:
+            self.log.warning("cancel_on_kill: instance %s was found already released (not by this run's trigger); "
+                             "stopping nothing.", record.instance_id)  # fmt: skip
+            return "DataWorks keeps running what was released (not by this run): check it in the console."
+        stopped = cancel_in_worker(
+            self.hook, self.log, within_s, instance_id=record.instance_id, wait_for=self.wait_for,
+            workflow_instance_id=record.workflow_instance_id,
+        )  # fmt: skip
+        if stopped is None:
+            return "cancel_on_kill could not stop what was released: check it in the console."
+        return f"cancel_on_kill: {stopped.describe()}"
+
     # ------------------------------------------------------------------------------------ waiting
+    def _deadline(self) -> tuple[float | None, str | None]:
+        """The wait's deadline (epoch seconds) and what sets it: ``timeout`` from now, or, deferred, the try's
+        ``execution_timeout`` (in a worker Airflow's own alarm enforces that one, and ``on_kill`` follows)."""
+        deadlines = []
+        if self.timeout:
+            deadlines.append((time.time() + self.timeout, "timeout"))
+        if self.deferrable and self.execution_timeout is not None:
+            started = self._try_started or time.time()
+            deadlines.append((started + self.execution_timeout.total_seconds(), "execution_timeout"))
+        if not deadlines:
+            return None, None
+        deadline, deadline_by = min(deadlines)
+        return deadline, deadline_by
+
     def _poller(self, record: ReleaseRecord) -> WaitPoller:
         from airflow_provider_dataworks.waiting import WaitPoller
 
@@ -357,14 +470,22 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         if deadline is not None:
             remaining = deadline - time.time()
             if remaining <= 0:
-                raise self._timeout_error(record)
+                raise self._timeout_error(record, "timeout", record.released_by_run)
             pause = min(pause, remaining)
         time.sleep(pause)
 
-    def _timeout_error(self, record: ReleaseRecord) -> WaitTimeoutError:
+    def _timeout_error(self, record: ReleaseRecord, deadline_by: str | None, ours: bool) -> WaitTimeoutError:
+        """The wait ran out of time (``deadline_by``: ``timeout`` or ``execution_timeout``); stops what this run
+        released (``ours``) with ``cancel_on_kill``."""
+        from airflow_provider_dataworks.control import CANCEL_TIMEOUT_S
+
+        if deadline_by == "execution_timeout" and self.execution_timeout is not None:
+            limit = f"execution_timeout ({self.execution_timeout.total_seconds():g} s) passed"
+        else:
+            limit = f"timeout ({self.timeout:g} s) passed" if self.timeout else "the deadline passed"
+        outcome = self._cancel(record, ours, CANCEL_TIMEOUT_S)
         return WaitTimeoutError(
-            f"Waited {self.timeout:g} s for the {self.wait_for} of instance {record.instance_id}; giving up. "
-            "DataWorks keeps running what was released: check it in the console."
+            f"The {limit} while waiting for the {self.wait_for} of instance {record.instance_id}; giving up. {outcome}"
         )
 
     def _retrigger(self, record: ReleaseRecord) -> int:
@@ -378,7 +499,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self.hook.trigger_instance(record.dataworks_task_id, record.trigger_time_ms, record.env_type)
         return sent_at_ms
 
-    def _defer(self, record: ReleaseRecord, deadline: float | None) -> NoReturn:
+    def _defer(self, record: ReleaseRecord, deadline: float | None, deadline_by: str | None) -> NoReturn:
         """Hand the wait to the triggerer (raises ``TaskDeferred``); it resumes in :meth:`execute_complete`."""
         from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 
@@ -391,6 +512,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             project_id=record.project_id,
             bizdate_ms=record.bizdate_ms,
             env_type=record.env_type,
+            cancel_on_kill=self.cancel_on_kill and record.released_by_run,
+            deadline_by=deadline_by,
         )
         self.defer(trigger=trigger, method_name="execute_complete")
 
@@ -406,11 +529,12 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         if wait.status == TriggerEventStatus.FAILURE:
             raise InstanceFailedError(wait.message)
         if wait.status == TriggerEventStatus.TIMEOUT:
-            raise self._timeout_error(record)
+            raise self._timeout_error(record, wait.deadline_by, wait.cancel_on_kill)
         if wait.status == TriggerEventStatus.ERROR:
             raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")
         # RETRIGGER: DataWorks dropped our trigger after 24 h; send it once more and wait again.
-        self._defer(replace(record, trigger_sent_at_ms=self._retrigger(record), resent=True), wait.deadline)
+        record = replace(record, trigger_sent_at_ms=self._retrigger(record), resent=True)
+        self._defer(record, wait.deadline, wait.deadline_by)
 
 
 def to_epoch_ms_now() -> int:

@@ -22,6 +22,7 @@ from airflow_provider_dataworks.exceptions import (
     InstanceFailedError,
     WaitTimeoutError,
     fail_without_retry_on_config_error,
+    fail_without_retry_on_refusal,
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
@@ -144,7 +145,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         from airflow_provider_dataworks.steps import run_sync
         from airflow_provider_dataworks.waiting import WaitState, raise_unless_tolerated
 
-        poller = self._make_poller(context)
+        with fail_without_retry_on_refusal():  # finding the instance: an answer for good holds for every retry
+            poller = self._make_poller(context)
         try:
             verdict = run_sync(poller.poll(), self.hook)
         except DataWorksApiError as err:

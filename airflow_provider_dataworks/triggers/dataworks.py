@@ -11,6 +11,12 @@ workspace and business date become one ListTaskInstances per 500 waits and cycle
 
 Polls come every ``poll_interval`` seconds while statuses change; while nothing changes the interval grows
 1.5 times per poll up to ``max_poll_interval`` (never below ``poll_interval``).
+
+With ``cancel_on_kill``, :meth:`on_kill` stops what the wait targets (``control.cancel``: 1-3 calls, at most
+``control.CANCEL_TIMEOUT_S`` seconds). Airflow 3.3+ calls it when a user marks the deferred task failed or
+success or clears it; older versions never call it. It stops nothing when the task instance is still deferred:
+the trigger merely moved to another triggerer (apache/airflow#73454); asking Airflow takes at most
+:data:`STATE_CHECK_TIMEOUT_S` (the triggerer's first call to its execution API can take seconds).
 """
 
 from __future__ import annotations
@@ -22,12 +28,19 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_dataworks.control import cancel_in_triggerer
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksError
 from airflow_provider_dataworks.steps import run_async
 from airflow_provider_dataworks.triggers.events import TriggerEventStatus, WaitEvent
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
 from airflow_provider_dataworks.validation import default_max_poll_interval
 from airflow_provider_dataworks.waiting import PollPacer, WaitPoller, next_cycle
+
+#: Seconds ``on_kill`` waits for Airflow to say whether the task instance is still deferred; then it stops anyway.
+STATE_CHECK_TIMEOUT_S = 15.0
+#: Stops running in the background: Airflow 3.3.2's triggerer cancels a running ``on_kill`` again at its next
+#: loop (about a second later), so the stop is its own task, kept here until it ends (bounded by its timeouts).
+_STOPPING: set[asyncio.Task[None]] = set()
 
 
 class DataWorksTaskInstanceTrigger(BaseTrigger):
@@ -46,6 +59,8 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
     :param project_id: the instance's workspace and ``bizdate_ms`` its business date (epoch ms): with both,
         the instance is read by the triggerer's shared ListTaskInstances call (in ``env_type``, default Prod).
     :param shared: share calls with the other waits of this triggerer (default True).
+    :param cancel_on_kill: stop what the wait targets when Airflow kills the deferred task (:meth:`on_kill`).
+    :param deadline_by: what set ``deadline`` (``timeout`` or ``execution_timeout``), echoed in the event.
     """
 
     def __init__(
@@ -66,6 +81,8 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         bizdate_ms: int | None = None,
         env_type: str | None = None,
         shared: bool = True,
+        cancel_on_kill: bool = False,
+        deadline_by: str | None = None,
     ) -> None:
         super().__init__()
         self.dataworks_conn_id = dataworks_conn_id
@@ -85,6 +102,9 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         self.bizdate_ms = bizdate_ms
         self.env_type = env_type
         self.shared = shared
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self.deadline_by = deadline_by
+        self._poller: WaitPoller | None = None  # the running wait's state, for on_kill
 
     @classmethod
     def for_wait(
@@ -98,6 +118,8 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         project_id: int | None,
         bizdate_ms: int | None,
         env_type: str | None,
+        cancel_on_kill: bool = False,
+        deadline_by: str | None = None,
     ) -> DataWorksTaskInstanceTrigger:
         """The deferral of a wait the operator or sensor has begun: it carries on from ``poller``'s state and
         polls first after one ``poll_interval`` (the task has just polled, or just triggered)."""
@@ -116,6 +138,8 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
             project_id=project_id,
             bizdate_ms=bizdate_ms,
             env_type=env_type,
+            cancel_on_kill=cancel_on_kill,
+            deadline_by=deadline_by,
         )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -137,6 +161,8 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 "bizdate_ms": self.bizdate_ms,
                 "env_type": self.env_type,
                 "shared": self.shared,
+                "cancel_on_kill": self.cancel_on_kill,
+                "deadline_by": self.deadline_by,
             },
         )
 
@@ -150,7 +176,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         if self.shared:
             hook = SharedReads(hook, shared_polling(), self.project_id, self.bizdate_ms, self.env_type)
         pacer = PollPacer(self.poll_interval, self.max_poll_interval)
-        poller = WaitPoller(
+        poller = self._poller = WaitPoller(
             self.instance_id,
             self.wait_for,
             released=self.released,
@@ -181,13 +207,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 if verdict.finished:
                     self.log.info("DataWorks %s wait ended: %s", self.wait_for, verdict.message)
                     yield self._event(
-                        TriggerEventStatus(verdict.state.value),
-                        verdict.message,
-                        statuses=dict(verdict.statuses),
-                        released=poller.released,
-                        workflow_instance_id=poller.workflow_instance_id,
-                        trigger_sent_at_ms=poller.trigger_sent_at_ms,
-                        resent=poller.resent,
+                        TriggerEventStatus(verdict.state.value), verdict.message, statuses=dict(verdict.statuses)
                     )
                     return
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
@@ -195,9 +215,72 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         except DataWorksError as err:
             yield self._event(TriggerEventStatus.ERROR, str(err))
 
-    def _event(self, status: TriggerEventStatus, message: str, **state: Any) -> TriggerEvent:
-        event = WaitEvent(status, message, self.instance_id, self.wait_for, self.deadline, **state)
+    def _event(self, status: TriggerEventStatus, message: str, statuses: dict[str, str] | None = None) -> TriggerEvent:
+        poller = self._poller
+        event = WaitEvent(
+            status,
+            message,
+            self.instance_id,
+            self.wait_for,
+            self.deadline,
+            statuses=statuses or {},
+            released=poller.released if poller else self.released,
+            workflow_instance_id=poller.workflow_instance_id if poller else self.workflow_instance_id,
+            trigger_sent_at_ms=poller.trigger_sent_at_ms if poller else self.trigger_sent_at_ms,
+            resent=poller.resent if poller else self.resent,
+            deadline_by=self.deadline_by,
+            cancel_on_kill=self.cancel_on_kill,
+        )
         return TriggerEvent(event.to_payload())
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+ killed the deferred task (mark failed/success, clear): with ``cancel_on_kill``, stop what the
+        wait targets, unless the task instance is still deferred (the trigger only moved to another triggerer)."""
+        if not self.cancel_on_kill:
+            return
+        stopping = asyncio.get_running_loop().create_task(self._stop_released())
+        _STOPPING.add(stopping)
+        stopping.add_done_callback(_STOPPING.discard)
+        await asyncio.shield(stopping)
+
+    async def _stop_released(self) -> None:
+        if await self._still_deferred():
+            self.log.info("cancel_on_kill: the task instance is still deferred (its wait moved to another "
+                          "triggerer); stopping nothing.")  # fmt: skip
+            return
+        poller = self._poller
+        await cancel_in_triggerer(
+            self._hook(),
+            self.log,
+            instance_id=self.instance_id,
+            wait_for=self.wait_for,
+            workflow_instance_id=poller.workflow_instance_id if poller else self.workflow_instance_id,
+        )
+
+    async def _still_deferred(self) -> bool:
+        """Whether Airflow still has this trigger's task instance deferred (False when it cannot tell: it is asked
+        only where Airflow calls ``on_kill``, on a user's action)."""
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            return False
+        try:
+            from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+            map_index = getattr(ti, "map_index", -1)
+            asked = asyncio.to_thread(
+                RuntimeTaskInstance.get_task_states,
+                dag_id=ti.dag_id,
+                task_ids=[ti.task_id],
+                run_ids=[ti.run_id],
+                map_index=map_index if map_index is not None and map_index >= 0 else None,
+            )
+            states = await asyncio.wait_for(asked, STATE_CHECK_TIMEOUT_S)
+        except Exception as err:  # no answer in time, or none at all: a user acted, so stopping is likelier right
+            self.log.warning("cancel_on_kill: could not read the task instance's state (%s); stopping.", err)
+            return False
+        key = ti.task_id if map_index is None or map_index < 0 else f"{ti.task_id}_{map_index}"
+        state = states.get(ti.run_id, {}).get(key)
+        return getattr(state, "value", state) == "deferred"
 
     def _sleep_for(self, seconds: float) -> float:
         """``seconds``, but not below 0 nor past the deadline."""

@@ -21,8 +21,9 @@ class TriggerEventStatus(str, Enum):
 
 @dataclass(frozen=True)
 class WaitEvent:
-    """The trigger event's payload. ``deadline`` is epoch seconds; the wait's state (``released`` and on) is set
-    when a poll finished the wait, so that a re-deferral after a re-trigger carries on from it."""
+    """The trigger event's payload. ``deadline`` is epoch seconds and ``deadline_by`` what set it (``timeout`` or
+    ``execution_timeout``); ``cancel_on_kill`` says the run may stop what it released. The wait's state
+    (``released`` and on) comes with every event, so that a re-deferral or a cancel carries on from it."""
 
     status: TriggerEventStatus
     message: str
@@ -34,6 +35,8 @@ class WaitEvent:
     workflow_instance_id: int | None = None
     trigger_sent_at_ms: int | None = None
     resent: bool | None = None
+    deadline_by: str | None = None
+    cancel_on_kill: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         """The ``TriggerEvent`` payload: plain JSON types."""
@@ -61,4 +64,6 @@ def validate_event(event: Any) -> WaitEvent:
         workflow_instance_id=event.get("workflow_instance_id"),
         trigger_sent_at_ms=event.get("trigger_sent_at_ms"),
         resent=event.get("resent"),
+        deadline_by=event.get("deadline_by"),
+        cancel_on_kill=bool(event.get("cancel_on_kill")),
     )
