@@ -199,11 +199,18 @@ def test_trigger_serialize_round_trip_and_serde() -> None:
     assert path == "airflow_provider_dataworks.triggers.dataworks.DataWorksTaskInstanceTrigger"
     assert all(isinstance(v, (str, int, float, bool, type(None))) for v in kwargs.values())
     assert DataWorksTaskInstanceTrigger(**kwargs).serialize() == (path, kwargs)
-    if AIRFLOW_V_3_0_PLUS:  # trigger kwargs travel through airflow.sdk.serde since 3.2
-        from airflow.sdk.serde import deserialize, serialize
+    # The triggerer stores the kwargs the way models/trigger.py of the installed Airflow encodes them:
+    # airflow.sdk.serde from 3.2 on (task SDK 1.2, where the module first appears), BaseSerialization before.
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_2_PLUS
 
-        again = DataWorksTaskInstanceTrigger(**deserialize(serialize(kwargs)))
-        assert again.serialize() == (path, kwargs)
+    if AIRFLOW_V_3_2_PLUS:
+        from airflow.sdk.serde import deserialize, serialize
+    else:
+        from airflow.serialization.serialized_objects import BaseSerialization
+
+        serialize, deserialize = BaseSerialization.serialize, BaseSerialization.deserialize
+    again = DataWorksTaskInstanceTrigger(**deserialize(serialize(kwargs)))
+    assert again.serialize() == (path, kwargs)
 
 
 def test_sensor_by_task_and_time_sync(emulator: DataWorksEmulator, ticking: None) -> None:
