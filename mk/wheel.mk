@@ -1,10 +1,11 @@
-# make test-wheel: the package as users get it. Builds the sdist and the wheel into dist/ (python -m build),
-# checks their metadata (twine check --strict) and that the sdist leaves the tests out, installs the built
-# wheel (not editable) with Airflow 3.3 into a new .venv-wheel, and runs tests/test_wheel_smoke.py against it
-# from a temporary directory: airflow providers list / get, the README walkthrough (dataworks-emulator from
-# the wheel, airflow db migrate, airflow dags test of an example), airflow connections test.
+# make test-wheel: the package as users get it. Builds the sdist and the wheel into dist/ (python -m build), checks
+# their metadata (twine check --strict) and that the sdist leaves the tests out, installs the built wheel (not
+# editable) with Airflow 3.3 (its row of constraints/airflow.ini) into a new .venv-wheel, and runs
+# tests/test_wheel_smoke.py against it from a temporary directory: airflow providers list / get, the README
+# walkthrough (dataworks-emulator from the wheel, airflow db migrate, airflow dags test of an example), airflow
+# connections test.
 VENV_WHEEL ?= .venv-wheel
-AIRFLOW_WHEEL ?= apache-airflow==3.3.*
+AIRFLOW_WHEEL ?= 3.3
 DIST ?= dist
 
 .PHONY: test-wheel
@@ -15,5 +16,6 @@ test-wheel: install
 	$(VENV)/bin/twine check --strict $(DIST)/*
 	! tar tzf $(DIST)/*.tar.gz | grep -E '/tests/|/conftest.py$$'
 	$(VENV)/bin/uv venv -q --python $(PY) $(VENV_WHEEL)
-	$(VENV)/bin/uv pip install -q --python $(VENV_WHEEL)/bin/python "$(AIRFLOW_WHEEL)" $(DIST)/*.whl
+	pins="$$($(AIRFLOW_PINS) $(AIRFLOW_WHEEL))" && \
+		$(VENV)/bin/uv pip install -q --python $(VENV_WHEEL)/bin/python $$pins $(DIST)/*.whl
 	WHEEL_VENV=$(abspath $(VENV_WHEEL)) $(PY) -m pytest -q -p no:cacheprovider tests/test_wheel_smoke.py

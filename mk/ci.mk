@@ -1,0 +1,14 @@
+# CI (.ci/run): set everything up first, downloads side by side, then run the suites in lanes.
+.PHONY: ci-setup ci-lane-older ci-lane-package
+
+# apt-get takes a lock: Chromium, then Node (if missing), one after the other; the virtualenvs side by side.
+ci-setup:
+	$(MAKE) $(CHROMIUM)
+	$(MAKE) $(NODE_CLIENT)
+	$(MAKE) -j4 $(VENV)/.installed $(VENV2)/.installed $(VENV_SDK_OLDEST)/.installed $(MATRIX_INSTALLED)
+
+# Beside `make test` (Airflow 3.3, the end-to-end stack, the browser): Airflow 2.11 and the oldest SDK ...
+ci-lane-older: test-airflow2 test-sdk-oldest
+
+# ... and the other Airflow minors and the built wheel.
+ci-lane-package: test-airflow-matrix test-wheel
