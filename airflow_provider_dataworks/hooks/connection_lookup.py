@@ -80,7 +80,7 @@ def _failed(conn_id: str, where: str, err: BaseException) -> DataWorksError:
 def _where(err: BaseException) -> str:
     try:
         from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
-    except ImportError:  # Airflow 2.x
+    except ImportError:  # before Airflow 3.2 (2.x, 3.0, 3.1)
         return "Airflow's connection lookup"
     if isinstance(err, AirflowSecretsBackendAccessDenied):
         return "the Execution API (it denied this task the connection)"
