@@ -1,14 +1,14 @@
-# The Airflow version matrix: the minors between the two `make test` and `make test-airflow2` run in full.
+# The Airflow version matrix: the minors between 2.11 (`make test-airflow2`) and 3.3 (`make test`), run in full.
 # `make test-airflow-3.0` (3.1, 3.2) creates .venv-airflow-3.0 with that row of constraints/airflow.ini (the Airflow
-# release and its pins) and runs MATRIX_SUITES; `make -j3 test-airflow-matrix` runs the three side by side (own
-# virtualenv, own temporary AIRFLOW_HOME and SQLite file, emulators on free ports).
+# release and its pins) and runs MATRIX_SUITES; `make test-airflow-matrix` runs the three, and with -j side by side
+# (own virtualenv, own temporary AIRFLOW_HOME and SQLite file, emulators on free ports).
 AIRFLOW_PINS_FILE := constraints/airflow.ini
 AIRFLOW_PINS := $(PYTHON) devtools/airflow_pins.py
 MATRIX_MINORS := 3.0 3.1 3.2
 MATRIX_INSTALLED := $(foreach minor,$(MATRIX_MINORS),.venv-airflow-$(minor)/.installed)
 MATRIX_TESTS := $(foreach minor,$(MATRIX_MINORS),test-airflow-$(minor))
 
-# What depends on Airflow's version, ~4 min a row: the unit suites that touch it (timing, what a parse loads), the
+# What depends on Airflow's version, 4-5 min a row: the unit suites that touch it (timing, what a parse loads), the
 # hook (provider discovery; connections from a variable, the metadata database and a secrets backend, in the worker
 # and deferred), the trigger (serialisation, shared polling), dag.test() of the operator, the sensor, the examples and
 # the extra link. Left to the full rows (`make test`, `make test-airflow2`): the end-to-end stack and the browser
