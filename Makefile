@@ -64,7 +64,8 @@ test-airflow2: $(VENV2)/.installed $(NODE_CLIENT)
 $(VENV_SDK_OLDEST)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV_SDK_OLDEST)
 	$(VENV_SDK_OLDEST)/bin/pip install -q --upgrade uv
-	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV_SDK_OLDEST)/bin/uv pip install -q --python $(VENV_SDK_OLDEST)/bin/python $$pins "$(SDK_OLDEST)" -e ".[dev]"
+	pins="$$($(AIRFLOW_PINS) 3.3)" && \
+		$(VENV_SDK_OLDEST)/bin/uv pip install -q --python $(VENV_SDK_OLDEST)/bin/python $$pins "$(SDK_OLDEST)" -e ".[dev]"
 	touch $@
 
 # The SDK-facing suites (hook, emulator, operators and sensors through dag.test() with the 24-hour re-send, the
