@@ -11,7 +11,7 @@ VENV2 ?= .venv-airflow2
 VENV_SDK_OLDEST ?= .venv-sdk-oldest
 SDK_OLDEST ?= alibabacloud_dataworks_public20240518==7.2.0
 
-.PHONY: install lint test test-airflow2 test-sdk-oldest demo emulator bench clean
+.PHONY: install lint test test-airflow2 test-sdk-oldest demo emulator bench clean stack-services
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
@@ -30,10 +30,17 @@ $(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
 $(VENV)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade uv
-	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV)/bin/uv pip install -q --python $(PY) $$pins -e ".[dev]"
+	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV)/bin/uv pip install -q --python $(PY) $$pins -e ".[dev,stack]"
 	touch $@
 
 install: $(VENV)/.installed
+
+# PostgreSQL and Redis for the production-shaped stack (`make demo STACK=celery`, tests/test_e2e_celery.py): Debian's
+# packages, installed when missing; devtools/services.py runs them as its own processes (no system service).
+stack-services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server; } >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql redis-server >/dev/null; }
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -44,9 +51,16 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-# Everything: unit, emulator, dag.test(), the real Airflow 3 stack end to end, the UI in Chromium.
-test: lint $(CHROMIUM) $(NODE_CLIENT)
-	$(PY) -m pytest -q -p no:cacheprovider tests
+# Everything: unit, emulator, dag.test(), the real Airflow 3 stack end to end (SQLite + LocalExecutor, and PostgreSQL
+# + Redis + CeleryExecutor), the UI in Chromium. The production-shaped stack's module (~10 min, much of it waiting on
+# heartbeat timeouts, poll cycles and a takeover) runs beside the rest; its output is printed after.
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+CELERY_E2E := tests/test_e2e_celery.py
+test: lint $(CHROMIUM) $(NODE_CLIENT) stack-services
+	@log=$$(mktemp); $(PYTEST) $(CELERY_E2E) >$$log 2>&1 & celery=$$!; status=0; \
+	$(PYTEST) tests --ignore=$(CELERY_E2E) || status=$$?; wait $$celery || status=$$?; \
+	echo "==== $(CELERY_E2E) (PostgreSQL, Redis, CeleryExecutor; run beside the above) ===="; cat $$log; rm -f $$log; \
+	exit $$status
 
 $(VENV2)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV2)
@@ -77,8 +91,11 @@ SDK_SUITES := tests/test_sdk_versions.py tests/test_hook.py tests/test_emulator.
 test-sdk-oldest: $(VENV_SDK_OLDEST)/.installed
 	EXACTLY_ONCE_SEQUENCES=70 $(VENV_SDK_OLDEST)/bin/python -m pytest -q -p no:cacheprovider $(SDK_SUITES)
 
-demo: install
-	$(PY) -m devtools.demo
+# STACK=local (SQLite, LocalExecutor: Airflow's embedded default) or STACK=celery (PostgreSQL, Redis, CeleryExecutor,
+# two workers, two triggerers: the production shape).
+STACK ?= local
+demo: install $(if $(filter celery,$(STACK)),stack-services)
+	$(PY) -m devtools.demo --stack $(STACK)
 
 # Parse cost, API calls per run, triggerer density, per-call overhead: figures and ratios (see RESULTS.md).
 bench: install

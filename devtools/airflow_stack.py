@@ -1,14 +1,22 @@
 """A real Airflow 3 deployment on one machine, for the demo and the end-to-end tests.
 
-The emulator (``dataworks-emulator``) and Airflow's api-server, dag-processor, scheduler and triggerer run as
-separate processes, LocalExecutor on SQLite, in a temporary AIRFLOW_HOME, started in order and each waited
-for (the api-server must answer before tasks run: workers call its execution API). ``stop()`` ends all.
+The emulator (``dataworks-emulator``) and Airflow's api-server, dag-processor, scheduler and triggerer(s) run as
+separate processes in a temporary AIRFLOW_HOME, started in order and each waited for (the api-server must
+answer before tasks run: workers call its execution API). ``stop()`` ends all. Two shapes (``executor``):
+
+* ``"local"`` (the default, Airflow's embedded default): LocalExecutor on SQLite, one triggerer.
+* ``"celery"`` (the production shape): PostgreSQL for metadata and Redis as Celery's broker, both the harness's
+  own processes on loopback (``devtools/services.py``), CeleryExecutor with two Celery workers and two triggerers
+  (``workers``, ``triggerers``), each a process of its own.
+
 Connections: ``AIRFLOW_CONN_*`` variables, the metadata database, and a secrets backend every component reads
 (``connections_file``, Airflow's local-filesystem backend).
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import secrets
@@ -23,13 +31,15 @@ import time
 import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_dataworks.emulator.control import EmulatorControl
+from devtools.services import PostgresServer, RedisServer
 
 BIN = Path(sys.executable).parent
-COMPONENTS = ("api-server", "dag-processor", "scheduler", "triggerer")
+EXECUTORS = ("local", "celery")
 
 
 def free_port() -> int:
@@ -53,7 +63,11 @@ def wait_for(check: Any, what: str, timeout: float, interval: float = 0.5) -> An
 
 
 class AirflowStack:
-    """Emulator + Airflow 3 (api-server, dag-processor, scheduler, triggerer) on loopback ports."""
+    """Emulator + Airflow 3 (api-server, dag-processor, scheduler, triggerers, Celery workers) on loopback ports.
+
+    Components are named ``api-server``, ``dag-processor``, ``scheduler``, ``triggerer`` (``triggerer-2``, ...)
+    and, with Celery, ``worker-1``, ``worker-2``, ...; each logs to ``<home>/<name>.log``.
+    """
 
     def __init__(
         self,
@@ -64,10 +78,30 @@ class AirflowStack:
         sts: bool = False,
         role_arn: str | None = None,
         log_level: str = "INFO",
+        executor: str = "local",
+        triggerers: int | None = None,
+        workers: int = 2,
+        worker_concurrency: int = 8,
+        settings: dict[str, str] | None = None,
     ) -> None:
         """``sts``: the ``dataworks_default`` connection uses STS credentials (id, secret and security token).
         ``role_arn``: the emulated STS has this RAM role, and ``dataworks_role`` assumes it with the AccessKey.
-        ``log_level``: every component's and task's (the tests run DEBUG: secrets must not leak even then)."""
+        ``log_level``: every component's and task's (the tests run DEBUG: secrets must not leak even then).
+        ``executor``: ``"local"`` (SQLite, LocalExecutor) or ``"celery"`` (PostgreSQL, Redis, CeleryExecutor);
+        ``triggerers``: how many (default 1 local, 2 celery); ``workers`` Celery workers of ``worker_concurrency``
+        task slots each. ``settings``: more ``AIRFLOW__*`` variables for every component."""
+        if executor not in EXECUTORS:
+            raise ValueError(f"executor={executor!r}: one of {EXECUTORS}")
+        self.executor = executor
+        self.triggerer_count = triggerers if triggerers is not None else (2 if executor == "celery" else 1)
+        self.worker_count = workers if executor == "celery" else 0
+        self.worker_concurrency = worker_concurrency
+        self.settings = dict(settings or {})
+        self.postgres: PostgresServer | None = None
+        self.redis: RedisServer | None = None
+        self._triggerer_job_ids: dict[str, int] = {}
+        #: How often ``backfill`` had to recover from SQLite's half-made backfill (never on PostgreSQL).
+        self.backfill_recoveries = 0
         self.home = home or Path(tempfile.mkdtemp(prefix="airflow-stack-"))
         self.dags = self.home / "dags"
         self.dags.mkdir(parents=True, exist_ok=True)
@@ -88,13 +122,41 @@ class AirflowStack:
         self.env: dict[str, str] = {}
 
     # ------------------------------------------------------------------------------------ start/stop
+    @property
+    def triggerers(self) -> list[str]:
+        """The triggerer components' names: ``triggerer``, ``triggerer-2``, ..."""
+        return ["triggerer"] + [f"triggerer-{n}" for n in range(2, self.triggerer_count + 1)]
+
+    @property
+    def workers(self) -> list[str]:
+        """The Celery workers' names: ``worker-1``, ``worker-2``, ... (none with LocalExecutor)."""
+        return [f"worker-{n}" for n in range(1, self.worker_count + 1)]
+
+    @property
+    def components(self) -> list[str]:
+        """Every Airflow component, in start order."""
+        return ["api-server", "dag-processor", "scheduler", *self.triggerers, *self.workers]
+
     def start(self) -> AirflowStack:
+        """Start everything in order; what started is stopped again if a later step fails."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> AirflowStack:
+        if self.executor == "celery":
+            self.postgres = PostgresServer(free_port()).start()
+            self.redis = RedisServer(free_port()).start()
         self._start_emulator()
         self.env = self._airflow_env()
-        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=self.env, check=True, capture_output=True)
+        migrate = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=self.env, capture_output=True, text=True)
+        if migrate.returncode != 0:
+            raise _failed(["db", "migrate"], migrate)
         self.start_component("api-server")
         wait_for(self._api_healthy, "api-server", 120)
-        for name in ("dag-processor", "scheduler", "triggerer"):
+        for name in self.components[1:]:
             self.start_component(name)
         return self
 
@@ -152,6 +214,15 @@ class AirflowStack:
         conn = self.connection()
         roles = {"AIRFLOW_CONN_DATAWORKS_ROLE": json.dumps(self.role_connection())} if self.role_arn else {}
         return {
+            **self._local_env(),
+            **(self._celery_env() if self.executor == "celery" else {}),
+            **roles,
+            "AIRFLOW_CONN_DATAWORKS_DEFAULT": json.dumps(conn),
+            **self.settings,
+        }
+
+    def _local_env(self) -> dict[str, str]:
+        return {
             **_clean_env(),
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
@@ -168,24 +239,100 @@ class AirflowStack:
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            # Connections' passwords and triggers' kwargs encrypted in the database, as a deployment has them.
+            "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
             "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(self.connections_file)}),
-            "AIRFLOW_CONN_DATAWORKS_DEFAULT": json.dumps(conn),
-            **roles,
         }
 
+    def _celery_env(self) -> dict[str, str]:
+        """PostgreSQL, Redis, CeleryExecutor; and failure detection within seconds rather than minutes, so a test
+        sees a killed worker's task retried and a killed triggerer's waits taken over while it watches."""
+        assert self.postgres is not None and self.redis is not None
+        return {
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(max(8, self.worker_count * self.worker_concurrency)),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.url,
+            "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.url,
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
+            # A killed worker's task: failed (and retried) 20 s after its last heartbeat (default 300 s).
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+            # A killed triggerer's triggers: handed to the other after 15 s without a heartbeat (default 30 s).
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
+        }
+
+    def _command(self, name: str) -> list[str]:
+        airflow = str(BIN / "airflow")
+        if name == "api-server":
+            return [airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.api_port)]
+        if name.startswith("worker-"):  # its own Celery node name; task logs are read from the shared home
+            return [airflow, "celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs",
+                    "--without-gossip", "--without-mingle"]  # fmt: skip
+        if name.startswith("triggerer"):  # several on one host: no log server (its port would clash)
+            return [airflow, "triggerer", *(["--skip-serve-logs"] if self.triggerer_count > 1 else [])]
+        return [airflow, name]
+
     def start_component(self, name: str) -> None:
+        """Start ``name``; with several triggerers, wait until its job row appears (``triggerer_jobs``)."""
+        several = name.startswith("triggerer") and self.triggerer_count > 1
+        known = set(self._running_triggerer_jobs()) if several else None
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        args = [str(BIN / "airflow"), name] + (
-            ["--host", "127.0.0.1", "--port", str(self.api_port)] if name == "api-server" else []
-        )
         self.processes[name] = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            self._command(name), stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
         )
+        if known is not None:
+            new = wait_for(lambda: set(self._running_triggerer_jobs()) - known, f"{name}'s job", 120, 0.5)
+            self._triggerer_job_ids[name] = max(new)
+
+    def kill_component(self, name: str) -> None:
+        """SIGKILL ``name`` and every process it started (a crash: no clean-up, no goodbye to the database)."""
+        import psutil
+
+        proc = self.processes.pop(name)
+        descendants = psutil.Process(proc.pid).children(recursive=True)  # a task may have left the group
+        os.killpg(proc.pid, signal.SIGKILL)
+        for child in descendants:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        proc.wait()
+
+    def component_calling(self, port: int, names: Iterable[str]) -> str | None:
+        """Which of ``names`` has a process with an open connection to ``port`` (say, the emulator's), if any."""
+        import psutil
+
+        for name in names:
+            proc = self.processes.get(name)
+            if proc is None or proc.poll() is not None:
+                continue
+            try:
+                tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for process in tree:
+                with contextlib.suppress(psutil.Error):
+                    if any(c.raddr and c.raddr.port == port for c in process.net_connections(kind="tcp")):
+                        return name
+        return None
+
+    def celery_tasks_done(self, worker: str) -> int:
+        """How many Celery tasks (task tries, resumptions) ``worker`` has finished, read from its log."""
+        return (self.home / f"{worker}.log").read_text(errors="replace").count("] succeeded in ")
+
+    def _running_triggerer_jobs(self) -> list[int]:
+        running = "SELECT id FROM job WHERE job_type = 'TriggererJob' AND state = 'running'"
+        return [row[0] for row in self.query(running)]
+
+    def triggerer_jobs(self) -> dict[int, str]:
+        """Job id (``trigger.triggerer_id``) -> triggerer component, for the triggerers started while others ran
+        (each start waits for its new job row; the job table has no pid to match them by)."""
+        return {job_id: name for name, job_id in self._triggerer_job_ids.items() if name in self.processes}
 
     def stop_component(self, name: str, timeout: float = 30) -> None:
         proc = self.processes.pop(name, None)
@@ -199,8 +346,11 @@ class AirflowStack:
             proc.wait()
 
     def stop(self) -> None:
-        for name in ("triggerer", "scheduler", "dag-processor", "api-server", "emulator"):
+        for name in [*reversed(self.components), "emulator"]:
             self.stop_component(name)
+        for service in (self.redis, self.postgres):
+            if service is not None:
+                service.stop()
 
     def __enter__(self) -> AirflowStack:
         return self.start()
@@ -238,8 +388,31 @@ class AirflowStack:
         return done
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (``?`` placeholders) from the metadata database, as SQLite gives them on either
+        database: datetimes as naive UTC text (``2026-11-01 16:30:00``), JSON as text."""
+        if self.postgres is None:
+            with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
+                return db.execute(sql, params).fetchall()
+        import psycopg2
+        import psycopg2.extras
+
+        db = psycopg2.connect(host="127.0.0.1", port=self.postgres.port, user="airflow", dbname="airflow")
+        for register in (psycopg2.extras.register_default_json, psycopg2.extras.register_default_jsonb):
+            register(db, loads=lambda text: text)  # JSON columns as text, as SQLite gives them
+        try:
+            with db, db.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), params)
+                rows = cursor.fetchall() if cursor.description else []
+        finally:
+            db.close()
+        return [tuple(_as_stored(value) for value in row) for row in rows]
+
+    def dump_database(self) -> str:
+        """The whole metadata database as SQL text (``pg_dump``, or SQLite's ``iterdump``)."""
+        if self.postgres is not None:
+            return self.postgres.dump()
         with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
-            return db.execute(sql, params).fetchall()
+            return "\n".join(db.iterdump())
 
     def wait_parsed(self, dag_ids: Iterable[str], timeout: float = 120) -> None:
         wanted = set(dag_ids)
@@ -277,16 +450,20 @@ class AirflowStack:
     def backfill(self, dag_id: str, from_date: str, to_date: str, *extra: str) -> None:
         """Create a backfill (after the DAG's previous one is complete: Airflow allows one at a time).
 
-        On SQLite a write can fail at once with "database is locked" (no busy wait) when it meets another
-        component's commit while its own session still reads. Airflow commits the backfill row before its runs,
-        and removes a half-made backfill after a lock error only on PostgreSQL and MySQL (SQLite's error is not
-        recognised), so a plain retry fails with AlreadyRunningBackfill. The harness cancels the half-made one
-        through the REST API (its queued runs fail, running ones finish) and creates the backfill again,
-        reprocessing failed runs: each date still gets one run that runs. To make the lock rare in the first
-        place, the scheduler (the busiest writer) is paused (SIGSTOP) for the few seconds the create takes.
+        On PostgreSQL this is one ``airflow backfill create``. On SQLite a write can fail at once with "database is
+        locked" (no busy wait) when it meets another component's commit while its own session still reads. Airflow
+        commits the backfill row before its runs, and removes a half-made backfill after a lock error only on
+        PostgreSQL and MySQL (SQLite's error is not recognised), so a plain retry fails with AlreadyRunningBackfill.
+        The harness cancels the half-made one through the REST API (its queued runs fail, running ones finish) and
+        creates the backfill again, reprocessing failed runs: each date still gets one run that runs. To make the
+        lock rare in the first place, the scheduler (the busiest writer) is paused (SIGSTOP) for the few seconds the
+        create takes.
         """
         self.wait_backfills_complete(dag_id)
         args = ("backfill", "create", "--dag-id", dag_id, "--from-date", from_date, "--to-date", to_date, *extra)
+        if self.postgres is not None:
+            self.cli(*args, retry_locked=False)
+            return
         for attempt in range(1, 6):
             last_id = self.query("SELECT coalesce(max(id), 0) FROM backfill")[0][0]
             with self.paused("scheduler"):
@@ -294,6 +471,7 @@ class AirflowStack:
             if done.returncode == 0 or "database is locked" not in done.stdout + done.stderr:
                 break
             print(f"backfill create {dag_id}: database locked; cancel what it left, create again", file=sys.stderr)
+            self.backfill_recoveries += 1
             time.sleep(attempt)
             self.cancel_backfills_after(dag_id, last_id)
             if "--reprocess-behavior" not in args:
@@ -326,11 +504,30 @@ class AirflowStack:
     def task_logs(self) -> dict[Path, str]:
         return {p: p.read_text(errors="replace") for p in (self.home / "logs").rglob("*.log")}
 
+    def secret_places(self) -> dict[str, str]:
+        """Everywhere a secret must not appear, by name: task logs, the Airflow components' own output (not
+        emulator.log: the emulator prints the credentials it issues), XCom, rendered fields, the whole metadata
+        database dumped, the emulator's call log."""
+        places = {str(path): text for path, text in self.task_logs().items()}
+        places |= {f"{name}.log": (self.home / f"{name}.log").read_text(errors="replace") for name in self.components}
+        for table in ("xcom", "rendered_task_instance_fields"):
+            places[table] = repr(self.query(f"SELECT * FROM {table}"))
+        places["metadata database dump"] = self.dump_database()
+        places["emulator call log"] = repr(self.control.calls())
+        return places
+
 
 def _failed(args: Iterable[str], done: subprocess.CompletedProcess[str]) -> RuntimeError:
     return RuntimeError(
         f"airflow {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     )
+
+
+def _as_stored(value: Any) -> Any:
+    """A PostgreSQL value as SQLite gives it: aware datetimes as naive UTC text."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return str(value.astimezone(timezone.utc).replace(tzinfo=None))
+    return value
 
 
 def _clean_env() -> dict[str, str]:

@@ -5,7 +5,8 @@ api-server, dag-processor, scheduler and triggerer (LocalExecutor, SQLite, a tem
 backfills ``example_dataworks_wait_workflow`` (trigger, then a deferrable wait for the workflow) over the
 three days before its latest scheduled run (the unpaused DAG gets that one too; it is shown as well).
 Prints one row per run, stops everything, exits 1 if any run failed. ``--keep`` leaves the stack running
-(Ctrl-C stops it) to look around the UI.
+(Ctrl-C stops it) to look around the UI. ``--stack celery`` (``make demo STACK=celery``) runs the same demo on the
+production shape: PostgreSQL, Redis, CeleryExecutor with two workers, two triggerers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pendulum
 
 from airflow_provider_dataworks.emulator.spec import DEMO_SPEC
 from airflow_provider_dataworks.timing import format_in_zone
-from devtools.airflow_stack import AirflowStack, wait_for
+from devtools.airflow_stack import EXECUTORS, AirflowStack, wait_for
 
 EXAMPLE = "example_dataworks_wait_workflow"
 EXAMPLE_FILE = Path(__file__).resolve().parent.parent / "example_dags" / f"{EXAMPLE}.py"
@@ -49,7 +50,7 @@ def latest_scheduled_logical_date(stack: AirflowStack) -> datetime:
 
 
 def utc(stored: str) -> datetime:
-    """A datetime as Airflow stores it in SQLite (naive UTC text) made aware."""
+    """A datetime as the stack's ``query`` gives it (naive UTC text, as SQLite stores it) made aware."""
     return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc)
 
 
@@ -108,10 +109,12 @@ def report(stack: AirflowStack) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
     parser.add_argument("--keep", action="store_true", help="leave the stack running until Ctrl-C")
+    shapes = "local: SQLite + LocalExecutor (default); celery: PostgreSQL + Redis + CeleryExecutor"
+    parser.add_argument("--stack", choices=EXECUTORS, default="local", help=shapes)
     args = parser.parse_args(argv)
     started, failed = time.monotonic(), 0
-    stack = AirflowStack([EXAMPLE_FILE], DEMO_SPEC)
-    print(f"AIRFLOW_HOME {stack.home}")
+    stack = AirflowStack([EXAMPLE_FILE], DEMO_SPEC, executor=args.stack)
+    print(f"AIRFLOW_HOME {stack.home} ({args.stack}: {', '.join(stack.components)})")
     try:
         stack.start()
         print(f"emulator {stack.emulator['endpoint']}, Airflow UI {stack.api_url} (all components up)")

@@ -1,10 +1,12 @@
 # CI (.ci/run): set everything up first, downloads side by side, then run the suites in lanes.
 .PHONY: ci-setup ci-lane-older ci-lane-package
 
-# apt-get takes a lock: Chromium, then Node (if missing), one after the other; the virtualenvs side by side.
+# apt-get takes a lock: Chromium, Node (if missing), PostgreSQL and Redis one after the other; the virtualenvs side
+# by side.
 ci-setup:
 	$(MAKE) $(CHROMIUM)
 	$(MAKE) $(NODE_CLIENT)
+	$(MAKE) stack-services
 	$(MAKE) -j4 $(VENV)/.installed $(VENV2)/.installed $(VENV_SDK_OLDEST)/.installed $(MATRIX_INSTALLED)
 
 # Beside `make test` (Airflow 3.3, the end-to-end stack, the browser): Airflow 2.11 and the oldest SDK ...

@@ -171,6 +171,10 @@ class EmulatorControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still in force (one that fired its ``times`` is gone: a held call has arrived)."""
+        return self._call("GET", "faults")["faults"]
+
     def issued_keys(self) -> list[dict[str, Any]]:
         """The temporary keys the emulated STS handed out: AccessKeyId, AccessKeySecret, SecurityToken, RoleArn."""
         return self._call("GET", "sts/issued")["issued"]
