@@ -77,11 +77,16 @@ def emulator() -> Iterator[DataWorksEmulator]:
 
 
 @contextmanager
-def clock_running(emu: DataWorksEmulator, step: timedelta, every_seconds: float) -> Iterator[None]:
-    """Move the emulated clock by ``step`` every ``every_seconds`` of real time inside the block."""
+def clock_running(
+    emu: DataWorksEmulator, step: timedelta, every_seconds: float, after_first: str | None = None
+) -> Iterator[None]:
+    """Move the emulated clock by ``step`` every ``every_seconds`` of real time inside the block; with
+    ``after_first`` (an action), only from the first such call on, however long a busy machine takes to get there."""
     stop = threading.Event()
 
     def tick() -> None:
+        while after_first and not emu.calls_of(after_first) and not stop.wait(0.05):
+            pass
         while not stop.wait(every_seconds):
             emu.clock.advance(step)
 

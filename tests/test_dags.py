@@ -291,7 +291,9 @@ def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyP
             f"wait_for='instance', poll_interval=1, timeout=120, deferrable={deferrable})"
         )
         dag_id = f"retention_resend_{deferrable}"
-        with clock_running(emu, timedelta(hours=1), 0.2):
+        # 72 emulated hours pass in ~15 s, from the trigger on: the trigger is kept while upstream runs, dropped
+        # after 24 h, and the instance waits again at 72 h (a clock started earlier could finish upstream first).
+        with clock_running(emu, timedelta(hours=1), 0.2, after_first="TriggerSchedulerTaskInstance"):
             dr = run_dag(dag_source(dag_id, body), dag_id, today)
         assert task_states(dr) == {"release": "success"}
         inst = emu.instance_of(RELEASE, ms(today))
