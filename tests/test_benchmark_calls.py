@@ -34,4 +34,6 @@ def test_one_hundred_shared_waits_cost_one_call_per_cycle() -> None:
     results = bench("benchmarks.triggerer_density", "--sizes", "100", "--poll", "2", "--cycles", "2")
     shared, baseline = results  # type: ignore[misc]
     assert shared["shared"] and shared["calls_per_cycle"] == 1 and shared["actions"] == ["ListTaskInstances"]
-    assert not baseline["shared"] and baseline["calls_per_cycle"] == 100
+    # Unshared, each call reads one id: calls / (ids read / 100) is 100 up to float rounding (a busy machine's
+    # partial cycle gives 99.99999999999999).
+    assert not baseline["shared"] and baseline["calls_per_cycle"] == pytest.approx(100)
