@@ -21,12 +21,19 @@ _TRANSIENT_CODES = ("Throttling", "InternalError", "ServiceUnavailable", "NoAnsw
 DAILY_QUOTA_CODE = "Throttling.Api.Risk"
 
 
+_NO_PERMISSION = (
+    "the connection's AccessKey (Login/Password, or the role it assumes) lacks permission on this workspace: "
+    "a workspace of another Alibaba Cloud account needs a connection with that account's AccessKey, or "
+    "project_id / dataworks_task_id of a workspace of the key's own account; in the same account, grant the "
+    "RAM user or role DataWorks access to the workspace"
+)
 #: (code prefix, what to do), first match wins; the codes are DataWorks' documented ones (shared docs §3).
 _ADVICE: tuple[tuple[str, str], ...] = (
     (
         DAILY_QUOTA_CODE,
-        "the daily call quota of this account and region is used up: wait for the next day, "
-        "or raise the quota (DataWorks edition); our calls per run are in the README's budget table",
+        "the daily call quota of this account and region is used up: operators and sensors wait for its reset "
+        "(connection extra 'daily_quota_reset'); raise the quota (DataWorks edition) or spend fewer calls (the "
+        "README's budget table, `python -m airflow_provider_dataworks.plan`)",
     ),
     ("Throttling", "DataWorks throttled the calls (QPS): lower the connection's 'qps' extra or run fewer at once"),
     ("SignatureDoesNotMatch", "check the AccessKey Secret (connection Password); it must belong to the AccessKey ID"),
@@ -35,8 +42,8 @@ _ADVICE: tuple[tuple[str, str], ...] = (
     ("InvalidAccessKeyId", "check the AccessKey ID (connection Login); it is unknown or disabled"),
     ("InvalidSecurityToken", "the STS token is missing, wrong or expired: refresh extra 'security_token'"),
     ("InvalidTimeStamp", "the worker's clock is off by more than 15 minutes: sync it (NTP)"),
-    ("Forbidden", "the RAM user or role lacks permission: grant it DataWorks access to this workspace"),
-    ("ResourceNotAuthorized", "the RAM user or role lacks permission: grant it DataWorks access to this workspace"),
+    ("Forbidden", _NO_PERMISSION),
+    ("ResourceNotAuthorized", _NO_PERMISSION),
     (
         "Invalid.Project.NotFound",
         "check the workspace id (project_id), and that the connection's region_id (or endpoint) is the "
@@ -119,6 +126,12 @@ class DataWorksApiError(DataWorksError):
         return self.code.startswith(_TRANSIENT_CODES) or (self.http_status or 0) >= 500 or self.http_status == 429
 
     @property
+    def daily_quota(self) -> bool:
+        """DataWorks refused the call because the account's daily quota in this region is used up: the call did
+        not take effect, and the same call works after the quota resets."""
+        return self.code == DAILY_QUOTA_CODE
+
+    @property
     def surely_not_applied(self) -> bool:
         """Transient, and the call was certainly not carried out (throttled); after a 5xx or a lost answer
         it may have been, so a call that must not be repeated blindly is retried only on this."""
@@ -162,12 +175,12 @@ def fail_without_retry_on_refusal() -> Iterator[None]:
 
     For the calls made before anything is released: a retry would get the same answer. (Once a run has released
     its instance, a retry re-attaches to the wait at the cost of a poll, so errors while waiting keep the task's
-    retries.)
+    retries.) The daily quota passes through unchanged: the task waits for its reset (``quota_wait.py``).
     """
     try:
         yield
     except DataWorksApiError as err:
-        if err.transient:
+        if err.transient or err.daily_quota:
             raise
         raise _fail(f"{err} (not retried: a retry would get the same answer)") from err
 

@@ -201,6 +201,7 @@ def write_generated_doc(
 #: The real Airflow 3 stack's DAGs (tests/test_e2e_*.py).
 EXAMPLES = Path(__file__).parent.parent / "example_dags"
 TRIGGER_ONLY, WAIT_WORKFLOW = "example_dataworks_trigger", "example_dataworks_wait_workflow"
+FILE_DRIVEN = "example_dataworks_file_driven"  # its CSV is copied next to it
 UI_CONNECTION_DAG = "e2e_ui_connection"  # uses the connection the browser test saves in the UI
 ROLE_DAG, ROLE_ARN = "e2e_role_connection", "acs:ram::1234567890123456:role/airflow-e2e"  # dataworks_role
 CONN_SOURCES_FILE = "e2e_conn_sources"  # e2e_conn_database (dataworks_db), e2e_conn_secrets_file (dataworks_file)
@@ -222,11 +223,13 @@ def airflow_stack() -> Iterator[Any]:
     files = [
         EXAMPLES / f"{TRIGGER_ONLY}.py",
         EXAMPLES / f"{WAIT_WORKFLOW}.py",
+        EXAMPLES / f"{FILE_DRIVEN}.py",
+        EXAMPLES / f"{FILE_DRIVEN}.csv",
         Path(__file__).parent / "dags" / f"{UI_CONNECTION_DAG}.py",
         Path(__file__).parent / "dags" / f"{ROLE_DAG}.py",
         Path(__file__).parent / "dags" / f"{CONN_SOURCES_FILE}.py",
     ]
     with AirflowStack(files, DEMO_SPEC, sts=True, role_arn=ROLE_ARN, log_level="DEBUG") as stack:
-        stack.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW, UI_CONNECTION_DAG, ROLE_DAG])
+        stack.wait_parsed([TRIGGER_ONLY, WAIT_WORKFLOW, FILE_DRIVEN, UI_CONNECTION_DAG, ROLE_DAG])
         stack.wait_parsed([CONN_DATABASE_DAG, CONN_SECRETS_FILE_DAG])
         yield stack

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
 from devtools.airflow_stack import AirflowStack, wait_for
-from tests.conftest import ROLE_ARN, ROLE_DAG, TRIGGER_ONLY, WAIT_WORKFLOW
+from tests.conftest import FILE_DRIVEN, ROLE_ARN, ROLE_DAG, TRIGGER_ONLY, WAIT_WORKFLOW
 from tests.stack_checks import assert_no_secret_anywhere
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the stack is Airflow 3's (api-server, dag-processor)")
@@ -105,6 +105,31 @@ def test_a_role_connection_releases_and_waits_with_its_temporary_keys(stack: Air
     assert [c["params"]["TriggerTime"] for c in sent] == [str(int(logical_date.timestamp() * 1000))]
     assert any(c["action"] == "ListDownstreamTaskInstances" for c in by_role)  # the triggerer's polls
     assert 1 <= len(issued) <= 3  # one per process that used it: the try, the triggerer, the resumed try
+
+
+def test_the_file_driven_example_releases_each_row_once_through_mapped_tasks(stack: AirflowStack) -> None:
+    """The vendor's file-driven scenario on the real stack: the example reads its CSV (copied next to it: rows for
+    2026-11-23, 24 and 25 00:30 Asia/Shanghai) and releases each row's instance from a mapped task, 2 calls each."""
+    rows = [fire_time(day) for day in (23, 24, 25)]
+    calls_before = len(stack.control.calls())
+    stack.cli("dags", "trigger", FILE_DRIVEN)
+    (run,) = stack.wait_runs_finished(FILE_DRIVEN, 1, timeout=300)
+    assert run["state"] == "success"
+    mapped = stack.query(
+        "SELECT map_index, state FROM task_instance WHERE dag_id = ? AND task_id = 'release'", FILE_DRIVEN
+    )
+    assert sorted(mapped) == [(0, "success"), (1, "success"), (2, "success")]
+    assert sorted(t for t in triggers(stack) if t in rows) == rows
+    for instance in stack.control.instances(700001):
+        if instance["TriggerTime"] in rows:
+            assert (instance["AcceptedTriggers"], instance["Releases"]) == (1, 1)
+    bizdates = {str(t - 30 * 60_000 - 24 * 3600_000) for t in rows}  # the day before, 00:00 Asia/Shanghai
+    spent = [
+        c["action"]
+        for c in stack.control.calls()[calls_before:]
+        if c["params"].get("Bizdate") in bizdates or int(c["params"].get("TriggerTime", 0)) in rows
+    ]
+    assert sorted(spent) == ["ListTaskInstances"] * 3 + ["TriggerSchedulerTaskInstance"] * 3  # 2 per mapped task
 
 
 def test_no_secret_in_logs_xcom_rendered_fields_or_the_database(stack: AirflowStack) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from airflow_provider_dataworks.emulator import signature
-from airflow_provider_dataworks.emulator.backend import ApiError
+from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, ApiError
 
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
 #: The RPC (v1) parameters that carry the signature rather than the call's own fields.
@@ -28,11 +28,12 @@ EMULATED = "ACS3-HMAC-SHA256 and signature v1 (SignatureMethod=HMAC-SHA1, Signat
 
 @dataclass(frozen=True)
 class Credential:
-    """An AccessKey the emulator accepts; ``security_token`` set makes it an STS key."""
+    """An AccessKey the emulator accepts, of account ``account_id``; ``security_token`` set makes it an STS key."""
 
     access_key_id: str
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
+    account_id: str = DEFAULT_ACCOUNT_ID
 
 
 class NonceCache:

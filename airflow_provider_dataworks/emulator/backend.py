@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +24,17 @@ from airflow_provider_dataworks.timing import to_epoch_ms
 
 TRIGGER_RETENTION = timedelta(hours=24)
 HTTP_TRIGGER_TYPE = "SCHEDULER_TRIGGER"
+#: The Alibaba Cloud account (UID) that owns every AccessKey and workspace a scenario gives to no other.
+DEFAULT_ACCOUNT_ID = "1234567890123456"
+#: The region a call counts in when its endpoint plays every region and it names no workspace (ListProjects).
+DEFAULT_REGION = "cn-hangzhou"
+#: What an API parameter can name -> (the 404 code DataWorks answers when it is not there, its noun).
+RESOURCE_KINDS: dict[str, tuple[str, str]] = {
+    "project": ("Invalid.Project.NotFound", "workspace (project)"),
+    "task": ("Invalid.Task.NotFound", "task"),
+    "instance": ("Invalid.TaskInstance.NotFound", "task instance"),
+    "workflow_instance": ("Invalid.WorkflowInstance.NotFound", "workflow instance"),
+}
 
 
 class ApiError(Exception):
@@ -37,6 +48,16 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who makes an API call: its AccessKey, the account the key belongs to (an STS key: the account of the key
+    or role it came from), and the region of the endpoint it called (None: an endpoint that plays every region)."""
+
+    access_key_id: str
+    account_id: str = DEFAULT_ACCOUNT_ID
+    region: str | None = None
+
+
 @dataclass
 class Workspace:
     id: int
@@ -46,6 +67,7 @@ class Workspace:
     resource_capacity: int | None = None
     resource_wait: timedelta = timedelta(0)
     owner: str = "emulator-owner"
+    account_id: str = DEFAULT_ACCOUNT_ID
 
     @property
     def zone(self) -> ZoneInfo:
@@ -152,6 +174,7 @@ class Backend:
     def reset(self) -> None:
         """Forget every workspace, task and instance (the clock and settings stay)."""
         with self._lock:
+            self.accounts: set[str] = {DEFAULT_ACCOUNT_ID}
             self.workspaces: dict[int, Workspace] = {}
             self.workflows: dict[int, Workflow] = {}
             self.tasks: dict[int, Task] = {}
@@ -165,17 +188,33 @@ class Backend:
             self._workflow_instance_ids = itertools.count(50_000_001)
             self._workflow_ids = itertools.count(900_001)
 
+    def add_account(self, account_id: str) -> str:
+        """Define an Alibaba Cloud account by its numeric id (UID); defining one twice is a no-op."""
+        account_id = str(account_id)
+        if not account_id.isdigit():
+            raise ValueError(f"account id {account_id!r} must be the account's numeric id (UID), e.g. 1234567890123456")
+        with self._lock:
+            self.accounts.add(account_id)
+        return account_id
+
+    def known_account(self, account_id: str) -> str:
+        """``account_id`` if it is defined, else a ValueError that says how to define it."""
+        if account_id not in self.accounts:
+            raise ValueError(f"account {account_id!r} is not defined: add it first (add_account / 'accounts:')")
+        return account_id
+
     def add_workspace(
         self,
         workspace_id: int,
-        region: str = "cn-hangzhou",
+        region: str = DEFAULT_REGION,
         *,
         name: str | None = None,
         timezone: str | None = None,
         resource_capacity: int | None = None,
         resource_wait: timedelta = timedelta(0),
+        account: str = DEFAULT_ACCOUNT_ID,
     ) -> Workspace:
-        """Define a workspace; its scheduling zone defaults from the region."""
+        """Define a workspace of ``account`` in ``region``; its scheduling zone defaults from the region."""
         zone = timezone or region_timezone(region)
         if zone is None:
             raise ValueError(f"region {region!r} has no known scheduling zone: pass timezone=")
@@ -184,8 +223,9 @@ class Backend:
             if workspace_id in self.workspaces:
                 raise ValueError(f"workspace {workspace_id} exists already")
             ws = Workspace(
-                int(workspace_id), name or f"workspace_{workspace_id}", region, zone, resource_capacity, resource_wait
-            )
+                int(workspace_id), name or f"workspace_{workspace_id}", region, zone, resource_capacity, resource_wait,
+                account_id=self.known_account(str(account)),
+            )  # fmt: skip
             self.workspaces[ws.id] = ws
             self.add_workflow(ws.id, f"{ws.name}_workflow")
             return ws
@@ -258,6 +298,49 @@ class Backend:
                 if ws_id == ws.id:
                     self._generate(task, day)
             return task
+
+    # ----------------------------------------------------------------------------------- access
+    def workspace_named(self, kind: str, ident: int) -> Workspace | None:
+        """The workspace that a ``kind`` (a key of ``RESOURCE_KINDS``) with id ``ident`` belongs to; None if none."""
+        with self._lock:
+            if kind == "project":
+                return self.workspaces.get(ident)
+            owners: dict[str, Mapping[int, Task | Instance | WorkflowInstance]] = {
+                "task": self.tasks, "instance": self.instances, "workflow_instance": self.workflow_instances,
+            }  # fmt: skip
+            owner = owners[kind].get(ident)
+            return None if owner is None else self.workspaces[owner.workspace_id]
+
+    def check_access(self, caller: Caller, kind: str, ident: int) -> None:
+        """Raise as DataWorks does when ``caller`` may not use the ``kind`` ``ident`` names (unknown ids pass: the
+        operation answers its own 404).
+
+        A workspace of another region than the endpoint's does not exist there (404, as each region's endpoint
+        knows only its workspaces); one of another account is 403 ``Forbidden.Access``, naming both accounts.
+        """
+        ws = self.workspace_named(kind, ident)
+        if ws is None:
+            return
+        code, noun = RESOURCE_KINDS[kind]
+        if caller.region is not None and ws.region != caller.region:
+            raise ApiError(404, code, f"The {noun} {ident} does not exist in region {caller.region}.")
+        if ws.account_id != caller.account_id:
+            what = f"workspace {ws.id}" if kind == "project" else f"the {noun} {ident} of workspace {ws.id}"
+            raise ApiError(
+                403,
+                "Forbidden.Access",
+                f"Access is forbidden: account {caller.account_id} (AccessKey {caller.access_key_id}) may not "
+                f"access {what} ({ws.name}), which belongs to account {ws.account_id}.",
+            )
+
+    def visible(self, caller: Caller) -> list[Workspace]:
+        """The workspaces ``caller`` sees (its account's, in its endpoint's region), by id."""
+        with self._lock:
+            return [
+                ws for _, ws in sorted(self.workspaces.items())
+                if ws.account_id == caller.account_id and self._served(ws)
+                and caller.region in (None, ws.region)
+            ]  # fmt: skip
 
     # ----------------------------------------------------------------------------------- reads
     def now(self) -> datetime:

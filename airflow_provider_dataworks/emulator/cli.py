@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat-trigger", choices=["success", "error"], default="success")
     parser.add_argument("--qps", type=int, help="per-AccessKey QPS limit (Basic edition: 5)")
     parser.add_argument("--daily-quota", type=int, help="per-AccessKey calls a day (Basic edition: 100)")
+    parser.add_argument(
+        "--daily-quota-reset", help="when the quota day begins: 'HH:MM[:SS] Zone' (00:00 Asia/Shanghai)"
+    )
     parser.add_argument("--region", help="play this region's endpoint: other regions' workspaces are not found")
     parser.add_argument("--freeze-at", help="freeze the clock at this ISO-8601 instant (with offset)")
     parser.add_argument("--sts", action="store_true", help="also issue STS credentials (id, secret, security token)")
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat_trigger=args.repeat_trigger,
         qps=args.qps,
         daily_quota=args.daily_quota,
+        daily_quota_reset=args.daily_quota_reset,
         region=args.region,
     )
     spec = load_spec_file(args.spec) if args.spec else DEMO_SPEC

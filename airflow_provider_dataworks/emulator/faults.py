@@ -1,4 +1,4 @@
-"""Injected faults and per-AccessKey quotas of the emulator (rules only; the wire layer applies them)."""
+"""Injected faults and quotas of the emulator (rules only; the wire layer applies them)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from airflow_provider_dataworks.emulator.backend import ApiError
+from airflow_provider_dataworks.quota import QuotaReset, parse_reset
 
 #: kind -> what the wire layer does
 FAULT_KINDS = {
@@ -120,31 +121,44 @@ class FaultPlan:
 
 @dataclass
 class Quota:
-    """Per-AccessKey limits like the editions' (Basic: ``qps=5``, ``daily=100``); None = unlimited."""
+    """Per-key limits like the editions' (Basic: ``qps=5``, ``daily=100``); None = unlimited.
+
+    ``key`` is opaque to it (the caller says whose quota a call spends). The daily count is per quota day: from
+    one ``reset`` (a wall time in an IANA zone, default 00:00 Asia/Shanghai, ``quota.py``) to the next, on the
+    emulated clock; the QPS window is real (wall) time.
+    """
 
     qps: int | None = None
     daily: int | None = None
+    reset: QuotaReset = field(default_factory=lambda: parse_reset(None))
     _recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _daily_count: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def charge(self, access_key_id: str, now: datetime, wall_seconds: float) -> None:
-        """Count one call; raise a 429 ApiError when it is over a limit.
+    def configure(self, *, qps: int | None, daily: int | None, reset: str | None = None) -> None:
+        """Set the limits (None: unlimited) and the reset (``"HH:MM[:SS] Zone"``; None: the default)."""
+        parsed = parse_reset(reset, "quota reset")
+        with self._lock:
+            self.qps, self.daily, self.reset = qps, daily, parsed
 
-        The QPS window is real (wall) time; the daily count is per UTC day of the emulated clock.
-        """
+    def _day(self, key: str, now: datetime) -> tuple[str, str]:
+        return key, self.reset.last_reset(now).isoformat()
+
+    def charge(self, key: str, now: datetime, wall_seconds: float) -> None:
+        """Count one call of ``key`` at emulated time ``now``; raise a 429 ApiError when it is over a limit
+        (a call refused for the daily quota is not counted and does not take effect)."""
         with self._lock:
             if self.daily is not None:
-                key = (access_key_id, now.date().isoformat())
-                if self._daily_count[key] >= self.daily:
+                day = self._day(key, now)
+                if self._daily_count[day] >= self.daily:
                     raise ApiError(
                         429,
                         "Throttling.Api.Risk",
                         f"The daily call quota ({self.daily}) of this account in this region is used up.",
                     )
-                self._daily_count[key] += 1
+                self._daily_count[day] += 1
             if self.qps is not None:
-                recent = self._recent[access_key_id]
+                recent = self._recent[key]
                 while recent and recent[0] <= wall_seconds - 1.0:
                     recent.popleft()
                 if len(recent) >= self.qps:
@@ -153,6 +167,16 @@ class Quota:
                     )
                 recent.append(wall_seconds)
 
-    def used_today(self, access_key_id: str, now: datetime) -> int:
+    def used_today(self, key: str, now: datetime) -> int:
+        """Calls ``key`` spent in the quota day of ``now``."""
         with self._lock:
-            return self._daily_count.get((access_key_id, now.date().isoformat()), 0)
+            return self._daily_count.get(self._day(key, now), 0)
+
+    def use_up(self, now: datetime) -> None:
+        """Spend what is left of the quota day of ``now`` for every key that has called (tests: the quota runs out
+        at a moment they choose); the next reset gives each the whole daily quota again."""
+        with self._lock:
+            if self.daily is None:
+                raise ValueError("use_up needs a daily quota (configure daily=...)")
+            for key in {key for key, _ in self._daily_count}:
+                self._daily_count[self._day(key, now)] = self.daily

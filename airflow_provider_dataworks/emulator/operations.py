@@ -2,24 +2,26 @@
 
 Each operation declares its parameters (name -> type, required); :func:`parse_params` types the merged
 query and form fields the way the SDK sends them (integers as text, booleans as ``True``/``False``,
-arrays as one JSON-encoded field) and answers a missing or mistyped one with a 400 that names it.
+arrays as one JSON-encoded field) and answers a missing or mistyped one with a 400 that names it. It also
+declares what its id parameters name (a workspace, task, instance, workflow instance): :meth:`Operation.carry_out`
+lets the backend refuse a caller those belong to another account or region of (``Backend.check_access``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Instance, WorkflowInstance
+from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Caller, Instance, WorkflowInstance
 from airflow_provider_dataworks.models import TaskInstanceStatus
 from airflow_provider_dataworks.timing import to_epoch_ms
 
 API_VERSION = "2024-05-18"
 MAX_PAGE_SIZE = 500
 
-Handler = Callable[[Backend, dict[str, Any]], dict[str, Any]]
+Handler = Callable[[Backend, dict[str, Any], Caller], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,29 @@ class Param:
 class Operation:
     params: Mapping[str, Param]
     handler: Handler
+    #: parameter -> what its id (or each id of a list) names: a key of ``backend.RESOURCE_KINDS``
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def carry_out(self, backend: Backend, caller: Caller, fields: Mapping[str, str]) -> dict[str, Any]:
+        """Type ``fields``, check that ``caller`` may use what they name, and carry the operation out."""
+        params = parse_params(self.params, fields)
+        for name, kind in self.names.items():
+            value = params.get(name)
+            for ident in value if isinstance(value, list) else [] if value is None else [value]:
+                backend.check_access(caller, kind, ident)
+        return self.handler(backend, params, caller)
+
+    def named_workspace_region(self, backend: Backend, fields: Mapping[str, str]) -> str | None:
+        """The region of the first workspace the (raw) ``fields`` name, None when they name none that exists."""
+        for name, kind in self.names.items():
+            try:
+                ident = int(json.loads(fields[name])[0]) if self.params[name].kind == "int_list" else int(fields[name])
+                ws = backend.workspace_named(kind, ident)
+            except (KeyError, IndexError, TypeError, ValueError):
+                continue
+            if ws is not None:
+                return ws.region
+        return None
 
 
 def parse_params(spec: Mapping[str, Param], raw: Mapping[str, str]) -> dict[str, Any]:
@@ -163,7 +188,7 @@ def _page(items: list[Any], params: Mapping[str, Any], default_size: int = 10) -
 
 
 # --------------------------------------------------------------------------------------------- handlers
-def trigger_scheduler_task_instance(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def trigger_scheduler_task_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     env = p["EnvType"]
     if env not in ("Prod", "Dev"):
         raise ApiError(400, "Invalid.Param", f"The parameter EnvType must be Prod or Dev, got {env!r}.")
@@ -171,7 +196,7 @@ def trigger_scheduler_task_instance(backend: Backend, p: dict[str, Any]) -> dict
     return {"Success": True}
 
 
-def get_task_instance(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def get_task_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"TaskInstance": render_instance(backend, backend.instance(p["Id"]))}
 
 
@@ -184,7 +209,7 @@ _SORT_KEYS: dict[str, Callable[[Instance], Any]] = {
 }
 
 
-def list_task_instances(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def list_task_instances(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     instances = backend.list_instances(p["ProjectId"], p["Bizdate"])
     if "TaskId" in p:
         instances = [i for i in instances if i.task_id == p["TaskId"]]
@@ -212,7 +237,7 @@ def list_task_instances(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
     return {"PagingInfo": {**info, "TaskInstances": [render_instance(backend, i) for i in page]}}
 
 
-def list_downstream_task_instances(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def list_downstream_task_instances(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     page, info = _page(backend.downstream(p["Id"]), p)
     rendered = [render_instance(backend, i) for i in page]
     return {
@@ -224,11 +249,11 @@ def list_downstream_task_instances(backend: Backend, p: dict[str, Any]) -> dict[
     }
 
 
-def get_workflow_instance(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def get_workflow_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"WorkflowInstance": render_workflow_instance(backend, backend.workflow_instance(p["Id"]))}
 
 
-def get_task(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def get_task(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     task = backend.task(p["Id"])
     return {
         "Task": {
@@ -247,12 +272,13 @@ def get_task(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def get_project(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+def get_project(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"Project": render_project(backend, p["Id"])}
 
 
-def list_projects(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
-    ids = sorted(backend.workspaces)
+def list_projects(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """The caller's account's workspaces in its endpoint's region (others are not listed, as on DataWorks)."""
+    ids = [ws.id for ws in backend.visible(caller)]
     if "Ids" in p:
         ids = [i for i in ids if i in set(p["Ids"])]
     page, info = _page(ids, p)
@@ -260,7 +286,7 @@ def list_projects(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _batch(method: str) -> Handler:
-    def handler(backend: Backend, p: dict[str, Any]) -> dict[str, Any]:
+    def handler(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         outcome = getattr(backend, method)(p["Ids"])
         return {"SuccessInfo": {str(k): {"Success": ok, "Message": msg} for k, (ok, msg) in outcome.items()}}
 
@@ -269,13 +295,15 @@ def _batch(method: str) -> Handler:
 
 _IDS = {"Ids": Param("int_list", True), "Comment": Param("str")}
 _PAGING = {"PageNumber": Param("int"), "PageSize": Param("int")}
+_INSTANCE, _INSTANCES = {"Id": "instance"}, {"Ids": "instance"}
 
 OPERATIONS: dict[str, Operation] = {
     "TriggerSchedulerTaskInstance": Operation(
         {"TaskId": Param("int", True), "TriggerTime": Param("int", True), "EnvType": Param("str", True)},
         trigger_scheduler_task_instance,
+        {"TaskId": "task"},
     ),
-    "GetTaskInstance": Operation({"Id": Param("int", True)}, get_task_instance),
+    "GetTaskInstance": Operation({"Id": Param("int", True)}, get_task_instance, _INSTANCE),
     "ListTaskInstances": Operation(
         {
             "ProjectId": Param("int", True),
@@ -291,16 +319,19 @@ OPERATIONS: dict[str, Operation] = {
             **_PAGING,
         },
         list_task_instances,
+        {"ProjectId": "project", "TaskId": "task", "TaskIds": "task", "Ids": "instance", "Id": "instance"},
     ),
-    "ListDownstreamTaskInstances": Operation({"Id": Param("int", True), **_PAGING}, list_downstream_task_instances),
-    "GetWorkflowInstance": Operation({"Id": Param("int", True)}, get_workflow_instance),
-    "GetTask": Operation({"Id": Param("int", True), "ProjectEnv": Param("str")}, get_task),
-    "GetProject": Operation({"Id": Param("int", True)}, get_project),
+    "ListDownstreamTaskInstances": Operation(
+        {"Id": Param("int", True), **_PAGING}, list_downstream_task_instances, _INSTANCE
+    ),
+    "GetWorkflowInstance": Operation({"Id": Param("int", True)}, get_workflow_instance, {"Id": "workflow_instance"}),
+    "GetTask": Operation({"Id": Param("int", True), "ProjectEnv": Param("str")}, get_task, {"Id": "task"}),
+    "GetProject": Operation({"Id": Param("int", True)}, get_project, {"Id": "project"}),
     "ListProjects": Operation({"Ids": Param("int_list"), **_PAGING}, list_projects),
-    "StopTaskInstances": Operation(_IDS, _batch("stop")),
-    "StopWorkflowInstances": Operation(_IDS, _batch("stop_workflows")),
-    "RerunTaskInstances": Operation({**_IDS, "UseLatestConfig": Param("bool")}, _batch("rerun")),
-    "SetSuccessTaskInstances": Operation(_IDS, _batch("set_success")),
-    "SuspendTaskInstances": Operation(_IDS, _batch("suspend")),
-    "ResumeTaskInstances": Operation(_IDS, _batch("resume")),
+    "StopTaskInstances": Operation(_IDS, _batch("stop"), _INSTANCES),
+    "StopWorkflowInstances": Operation(_IDS, _batch("stop_workflows"), {"Ids": "workflow_instance"}),
+    "RerunTaskInstances": Operation({**_IDS, "UseLatestConfig": Param("bool")}, _batch("rerun"), _INSTANCES),
+    "SetSuccessTaskInstances": Operation(_IDS, _batch("set_success"), _INSTANCES),
+    "SuspendTaskInstances": Operation(_IDS, _batch("suspend"), _INSTANCES),
+    "ResumeTaskInstances": Operation(_IDS, _batch("resume"), _INSTANCES),
 }

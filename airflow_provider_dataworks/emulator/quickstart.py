@@ -26,9 +26,10 @@ LISTED_EACH_SIDE = 3
 
 def connection_extra(emu: DataWorksEmulator) -> dict[str, Any]:
     """The connection's extras: ``http://`` endpoint (so the SDK does not use HTTPS), and the region, workspace and
-    scheduling zone when the scenario has one of each."""
+    scheduling zone when the scenario has one of each (of the workspaces its AccessKey's account owns)."""
     extra: dict[str, Any] = {"endpoint": emu.endpoint}
-    workspaces = list(emu.backend.workspaces.values())
+    account = emu.credential(emu.access_key_id)
+    workspaces = [ws for ws in emu.backend.workspaces.values() if account and ws.account_id == account.account_id]
     regions = {ws.region for ws in workspaces}
     if len(regions) == 1:
         extra["region_id"] = regions.pop()
@@ -120,7 +121,7 @@ def http_trigger_tasks(spec: Mapping[str, Any], now: datetime) -> list[dict[str,
 
 def _with_http_trigger_tasks_only(spec: Mapping[str, Any]) -> dict[str, Any]:
     """``spec``'s workspaces with only the HTTP trigger nodes and their upstreams (their statuses depend on no
-    other task), so a large scenario costs little; roles and clock left out."""
+    other task), so a large scenario costs little; the accounts without their keys; roles and clock left out."""
     workspaces = []
     for ws_spec in spec.get("workspaces", []):
         tasks = {int(t["id"]): t for t in ws_spec.get("tasks", [])}
@@ -133,7 +134,7 @@ def _with_http_trigger_tasks_only(spec: Mapping[str, Any]) -> dict[str, Any]:
                     todo.append(int(up))
         if keep:
             workspaces.append({**ws_spec, "tasks": [t for task_id, t in tasks.items() if task_id in keep]})
-    return {"workspaces": workspaces}
+    return {"accounts": [{"id": a["id"]} for a in spec.get("accounts", [])], "workspaces": workspaces}
 
 
 def describe(info: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from airflow_provider_dataworks.emulator.auth import Credential, NonceCache
-from airflow_provider_dataworks.emulator.backend import Backend, Instance, Settings, Task, Workspace
+from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, Backend, Instance, Settings, Task, Workspace
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
 from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
 from airflow_provider_dataworks.emulator.httpd import EmulatorHTTPServer
@@ -38,9 +38,12 @@ class DataWorksEmulator:
     :param access_key_secret: its secret (random when not given).
     :param repeat_trigger: answer to a trigger that has no effect: ``"success"`` or ``"error"``.
     :param qps: per-AccessKey calls per second (None: unlimited; Basic edition: 5).
-    :param daily_quota: per-AccessKey calls per (emulated UTC) day (None: unlimited; Basic: 100).
+    :param daily_quota: per-AccessKey calls per quota day (None: unlimited; Basic: 100).
+    :param daily_quota_reset: when the quota day begins, ``"HH:MM[:SS] Zone"`` on the emulated clock (default
+        ``00:00 Asia/Shanghai``; see ``quota.py``).
     :param generation_time: local time on day D-1 at which instances of day D are generated.
     :param region: the region whose endpoint it plays: workspaces of other regions are not found (None: all).
+        :meth:`endpoint_for` opens one more endpoint that plays one given region.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class DataWorksEmulator:
         repeat_trigger: str = "success",
         qps: int | None = None,
         daily_quota: int | None = None,
+        daily_quota_reset: str | None = None,
         generation_time: time = time(23, 30),
         fault_seed: int | None = None,
         region: str | None = None,
@@ -64,7 +68,8 @@ class DataWorksEmulator:
             self.clock, Settings(repeat_trigger=repeat_trigger, generation_time=generation_time, region=region)
         )
         self.faults = FaultPlan(fault_seed)
-        self.quota = Quota(qps=qps, daily=daily_quota)
+        self.quota = Quota()
+        self.quota.configure(qps=qps, daily=daily_quota, reset=daily_quota_reset)
         self.nonces = NonceCache()
         self._host = host
         self._port = port
@@ -72,6 +77,7 @@ class DataWorksEmulator:
         self._calls: list[Call] = []
         self._calls_lock = threading.Lock()
         self._server = EmulatorHTTPServer(host, port, self._answer)
+        self._region_servers: dict[str, EmulatorHTTPServer] = {}
         default = Credential(
             access_key_id or "LTAI5tEmulatorAccessKey",
             access_key_secret or secrets.token_urlsafe(24),
@@ -84,11 +90,27 @@ class DataWorksEmulator:
     def start(self) -> DataWorksEmulator:
         """Start serving on a background thread (idempotent); a restart reuses the same port."""
         self._port = self._server.start()
+        for server in self._region_servers.values():
+            server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and cut open connections; state, clock and call log are kept (``start`` brings it back)."""
         self._server.stop()
+        for server in self._region_servers.values():
+            server.stop()
+
+    def endpoint_for(self, region: str) -> str:
+        """``http://host:port`` of an endpoint that plays ``region`` alone, as ``dataworks.<region>.aliyuncs.com``
+        does: its calls count in that region's quota and see only its workspaces (another region's answer 404).
+        Listens on a free port from the first call on; ``stop``/``start`` stop and restart it on the same port."""
+        server = self._region_servers.get(region)
+        if server is None:
+            server = self._region_servers[region] = EmulatorHTTPServer(
+                self._host, 0, lambda request: handle(self, request, region)
+            )
+            server.start()
+        return f"http://{self._host}:{server.port}"
 
     def _answer(self, request: Request) -> Answer:
         return handle(self, request)
@@ -124,34 +146,47 @@ class DataWorksEmulator:
     def access_key_secret(self) -> str:
         return self._default_credential.access_key_secret
 
-    def add_access_key(self, access_key_id: str | None = None, access_key_secret: str | None = None) -> Credential:
-        """Accept one more AccessKey pair."""
+    def add_account(self, account_id: str) -> str:
+        """Define an Alibaba Cloud account (numeric id); give it keys with ``add_access_key(account=...)`` and
+        workspaces with ``add_workspace(..., account=...)``. Without any, everything is ``DEFAULT_ACCOUNT_ID``'s."""
+        return self.backend.add_account(account_id)
+
+    def add_access_key(
+        self, access_key_id: str | None = None, access_key_secret: str | None = None, account: str = DEFAULT_ACCOUNT_ID
+    ) -> Credential:
+        """Accept one more AccessKey pair, of ``account`` (defined already)."""
         cred = Credential(
-            access_key_id or f"LTAI5t{secrets.token_hex(8)}", access_key_secret or secrets.token_urlsafe(24)
-        )
+            access_key_id or f"LTAI5t{secrets.token_hex(8)}", access_key_secret or secrets.token_urlsafe(24),
+            account_id=self.backend.known_account(str(account)),
+        )  # fmt: skip
         self._credentials[cred.access_key_id] = cred
         return cred
 
-    def add_sts_credentials(self) -> Credential:
-        """Issue an STS key: requests must carry its security token, signed."""
-        cred = Credential(f"STS.{secrets.token_hex(10)}", secrets.token_urlsafe(24), secrets.token_urlsafe(48))
+    def add_sts_credentials(self, account: str = DEFAULT_ACCOUNT_ID) -> Credential:
+        """Issue an STS key of ``account``: requests must carry its security token, signed."""
+        cred = Credential(
+            f"STS.{secrets.token_hex(10)}", secrets.token_urlsafe(24), secrets.token_urlsafe(48),
+            self.backend.known_account(str(account)),
+        )  # fmt: skip
         self._credentials[cred.access_key_id] = cred
         return cred
 
     def credential(self, access_key_id: str) -> Credential | None:
         return self._credentials.get(access_key_id)
 
-    def _sts_caller(self, access_key_id: str) -> tuple[str, str | None] | None:
+    def _sts_caller(self, access_key_id: str) -> tuple[str, str | None, str] | None:
         cred = self._credentials.get(access_key_id)
-        return (cred.access_key_secret, cred.security_token) if cred else None
+        return (cred.access_key_secret, cred.security_token, cred.account_id) if cred else None
 
-    def _issue_sts_key(self) -> tuple[str, str, str]:
-        cred = self.add_sts_credentials()
+    def _issue_sts_key(self, account: str) -> tuple[str, str, str]:
+        cred = self.add_sts_credentials(account)
         assert cred.security_token is not None
         return cred.access_key_id, cred.access_key_secret, cred.security_token
 
     def add_role(self, role_arn: str = "acs:ram::1234567890123456:role/airflow-dataworks", **kwargs: Any) -> str:
         """A RAM role the emulated STS lets AccessKeys assume; see :meth:`StsService.add_role`."""
+        if kwargs.get("account") is not None:
+            kwargs["account"] = self.backend.known_account(str(kwargs["account"]))
         return self.sts.add_role(role_arn, **kwargs)
 
     def add_oidc_provider(

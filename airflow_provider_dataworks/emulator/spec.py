@@ -2,16 +2,21 @@
 
 Shape::
 
+    accounts:                        # optional: accounts besides the default one (1234567890123456), their keys
+      - {id: "1111111111111111", access_keys: [{id: LTAI5tTenantA, secret: "..."}]}
     workspaces:
       - id: 1001
         region: cn-hangzhou          # zone defaults from the region; `timezone:` overrides
+        account: "1111111111111111"  # optional: the owner (default: the default account)
         tasks:
           - {id: 700001, name: release, http_trigger: true, cron: "30 0 * * *"}
           - {id: 700002, name: load, upstream: [700001], duration_seconds: 300}
     clock: {set: "2026-11-24T16:31:00+00:00", freeze: true}   # optional
     roles: ["acs:ram::1234567890123456:role/airflow"]           # optional: what the emulated STS lets
+                                     # (or {arn, account}: its keys act for that account, not the assuming key's)
     oidc_providers:                                              #   ram_role_arn / oidc_role_arn assume
       - {arn: "acs:ram::1234567890123456:oidc-provider/ack", token: "<the token file's content>"}
+    quota: {daily: 10, qps: 5, reset: "10:15:30 UTC"}           # optional: limits per key (reset: quota.py)
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ _TASK_KEYS = {
     "id", "name", "http_trigger", "cron", "upstream", "duration_seconds", "outcome", "recurrence",
     "env_type", "task_type", "deployed_at", "instance_mode", "workflow_id",
 }  # fmt: skip
-_WORKSPACE_KEYS = {"id", "region", "name", "timezone", "resource_capacity", "tasks"}
+_WORKSPACE_KEYS = {"id", "region", "name", "timezone", "resource_capacity", "tasks", "account"}
+_ACCOUNT_KEYS, _ACCESS_KEY_KEYS = {"id", "access_keys"}, {"id", "secret"}
 
 DEMO_SPEC: dict[str, Any] = {
     "workspaces": [
@@ -74,7 +80,9 @@ def _aware(value: str, field: str) -> datetime:
 
 
 def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
-    """Create the workspaces and tasks of ``spec`` (and set the clock if it says so)."""
+    """Create the accounts, workspaces and tasks of ``spec`` (and set the clock if it says so)."""
+    for account in spec.get("accounts", []):
+        _apply_account(emu, account)
     for ws_spec in spec.get("workspaces", []):
         unknown = set(ws_spec) - _WORKSPACE_KEYS
         if unknown:
@@ -85,6 +93,7 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
             name=ws_spec.get("name"),
             timezone=ws_spec.get("timezone"),
             resource_capacity=ws_spec.get("resource_capacity"),
+            **({"account": str(ws_spec["account"])} if "account" in ws_spec else {}),
         )
         for task in ws_spec.get("tasks", []):
             unknown = set(task) - _TASK_KEYS
@@ -96,14 +105,48 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
             if "deployed_at" in task:
                 kwargs["deployed_at"] = _aware(task["deployed_at"], "deployed_at")
             emu.add_task(ws, int(task["id"]), task["name"], **kwargs)
-    for role_arn in spec.get("roles", []):
-        emu.add_role(str(role_arn))
+    for role in spec.get("roles", []):
+        if isinstance(role, Mapping):
+            if not {"arn"} <= set(role) <= {"arn", "account"}:
+                raise ValueError(f"roles: each is an ARN or {{arn, account}}, not {sorted(role)}")
+            emu.add_role(str(role["arn"]), account=role.get("account"))
+        else:
+            emu.add_role(str(role))
     for provider in spec.get("oidc_providers", []):
         if set(provider) != {"arn", "token"}:
             raise ValueError(f"oidc_providers: each is {{arn, token}}, not {sorted(provider)}")
         emu.add_oidc_provider(str(provider["arn"]), str(provider["token"]))
+    if "quota" in spec:
+        _apply_quota(emu, spec["quota"])
     clock = spec.get("clock") or {}
     if "set" in clock:
         emu.clock.set(_aware(clock["set"], "clock.set"))
     if clock.get("freeze"):
         emu.clock.freeze()
+
+
+_QUOTA_KEYS = {"daily", "qps", "reset"}
+
+
+def _apply_quota(emu: DataWorksEmulator, quota: Mapping[str, Any]) -> None:
+    """``quota: {daily, qps, reset}``: each unset one is unlimited (reset: the default, 00:00 Asia/Shanghai)."""
+    if not isinstance(quota, Mapping) or set(quota) - _QUOTA_KEYS:
+        raise ValueError(f"quota: a mapping of {sorted(_QUOTA_KEYS)}, not {quota!r}")
+    daily, qps = quota.get("daily"), quota.get("qps")
+    emu.quota.configure(
+        daily=int(daily) if daily is not None else None, qps=int(qps) if qps is not None else None,
+        reset=quota.get("reset"),
+    )  # fmt: skip
+
+
+def _apply_account(emu: DataWorksEmulator, account: Mapping[str, Any]) -> None:
+    """``{id, access_keys: [{id, secret}]}``: an account and the AccessKeys it signs with."""
+    if not isinstance(account, Mapping) or "id" not in account or set(account) - _ACCOUNT_KEYS:
+        shape = sorted(account) if isinstance(account, Mapping) else type(account).__name__  # never the secrets
+        raise ValueError(f"accounts: each is {{id, access_keys: [{{id, secret}}]}}, not {shape}")
+    account_id = emu.add_account(str(account["id"]))
+    for key in account.get("access_keys", []):
+        if not isinstance(key, Mapping) or set(key) != _ACCESS_KEY_KEYS:
+            found = sorted(key) if isinstance(key, Mapping) else type(key).__name__
+            raise ValueError(f"account {account_id}: each access key is {{id, secret}}, not {found}")
+        emu.add_access_key(str(key["id"]), str(key["secret"]), account=account_id)

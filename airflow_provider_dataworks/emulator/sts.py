@@ -3,7 +3,9 @@
 What ``ram_role_arn`` and ``oidc_role_arn`` connections call before they sign DataWorks calls with the
 temporary key they get. Requests are RPC style: every parameter in the query string, ``AssumeRole`` signed
 with signature version 1 (HMAC-SHA1 over the sorted query, secret + ``&``), ``AssumeRoleWithOIDC`` not signed
-(the OIDC token is the proof). Error codes are STS' documented ones.
+(the OIDC token is the proof). Error codes are STS' documented ones. A temporary key acts for an account: the
+role's when the role names one, else that of the AccessKey that assumed it (``AssumeRoleWithOIDC``: the
+default account).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote_plus
 
-from airflow_provider_dataworks.emulator.backend import ApiError
+from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, ApiError
 from airflow_provider_dataworks.emulator.signature import v1_sign
 
 STS_VERSION = "2015-04-01"
@@ -51,6 +53,17 @@ class IssuedKey:
     role_arn: str
     session_name: str
     expires_at: datetime
+    account_id: str = DEFAULT_ACCOUNT_ID
+
+
+@dataclass(frozen=True)
+class Role:
+    """A RAM role: who may assume it (None: every AccessKey the emulator knows) and the account its temporary
+    keys act for (None: the assuming key's)."""
+
+    arn: str
+    trusted_access_key_ids: frozenset[str] | None = None
+    account_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,29 +75,35 @@ class OidcProvider:
 class StsService:
     """Roles that may be assumed, OIDC providers, and the temporary keys handed out.
 
-    :param caller: the long-term or STS key an ``AccessKeyId`` names (None: unknown).
-    :param issue: makes a new STS key the DataWorks side accepts; returns (id, secret, security token).
+    :param caller: the long-term or STS key an ``AccessKeyId`` names: (secret, security token, account), None
+        when unknown.
+    :param issue: makes a new STS key of an account that the DataWorks side accepts; returns (id, secret,
+        security token).
     :param use_nonce: records a ``SignatureNonce``; False when it was used already.
     """
 
     def __init__(
         self,
-        caller: Callable[[str], tuple[str, str | None] | None],
-        issue: Callable[[], tuple[str, str, str]],
+        caller: Callable[[str], tuple[str, str | None, str] | None],
+        issue: Callable[[str], tuple[str, str, str]],
         use_nonce: Callable[[str], bool],
     ) -> None:
         self._caller = caller
         self._issue = issue
         self._use_nonce = use_nonce
-        self._roles: dict[str, set[str] | None] = {}
+        self._roles: dict[str, Role] = {}
         self._oidc: dict[str, OidcProvider] = {}
         self._issued: list[IssuedKey] = []
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------ scenario
-    def add_role(self, role_arn: str, trusted_access_key_ids: set[str] | None = None) -> str:
-        """A RAM role; ``trusted_access_key_ids`` may assume it (None: every AccessKey the emulator knows)."""
-        self._roles[role_arn] = trusted_access_key_ids
+    def add_role(
+        self, role_arn: str, trusted_access_key_ids: set[str] | None = None, account: str | None = None
+    ) -> str:
+        """A RAM role; ``trusted_access_key_ids`` may assume it (None: every AccessKey the emulator knows); its
+        temporary keys act for ``account`` (None: the account of the key that assumed it)."""
+        trusted = frozenset(trusted_access_key_ids) if trusted_access_key_ids is not None else None
+        self._roles[role_arn] = Role(role_arn, trusted, account)
         return role_arn
 
     def add_oidc_provider(self, arn: str, token: str | None = None) -> OidcProvider:
@@ -111,12 +130,13 @@ class StsService:
         if not session:
             raise ApiError(400, "MissingRoleSessionName", "RoleSessionName is mandatory for this action.")
         if params.get("Action") == "AssumeRole":
-            caller = self._verify_signed(method, params)
-            trusted = self._role(role_arn)
-            if trusted is not None and caller not in trusted:
+            caller, caller_account = self._verify_signed(method, params)
+            role = self._role(role_arn)
+            if role.trusted_access_key_ids is not None and caller not in role.trusted_access_key_ids:
                 raise ApiError(
                     403, "NoPermission", "You are not authorized to do this action. You should be authorized by RAM."
                 )
+            account = role.account_id or caller_account
         else:
             provider = self._oidc.get(params.get("OIDCProviderArn", ""))
             if provider is None:
@@ -127,17 +147,18 @@ class StsService:
             if not hmac.compare_digest(token, provider.token):
                 message = "OIDC token validate failed: invalid signature."
                 raise ApiError(401, "AuthenticationFail.OIDCToken.InvalidSignature", message)
-            self._role(role_arn)
-        return self._grant(role_arn, session, duration, wall_now)
+            account = self._role(role_arn).account_id or DEFAULT_ACCOUNT_ID
+        return self._grant(role_arn, session, duration, wall_now, account)
 
-    def _verify_signed(self, method: str, params: Mapping[str, str]) -> str:
+    def _verify_signed(self, method: str, params: Mapping[str, str]) -> tuple[str, str]:
+        """The AccessKey id that signed an ``AssumeRole`` and its account; raises ApiError as STS would."""
         access_key_id = params.get("AccessKeyId", "")
         if params.get("SignatureMethod") != "HMAC-SHA1" or params.get("SignatureVersion") != "1.0":
             raise ApiError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
         known = self._caller(access_key_id)
         if known is None:
             raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        secret, token = known
+        secret, token, account = known
         if token is not None and params.get("SecurityToken") != token:
             raise ApiError(400, "InvalidSecurityToken.MismatchWithAccessKey", "The security token does not match.")
         expected = v1_sign(secret, rpc_string_to_sign(method, params))
@@ -145,18 +166,20 @@ class StsService:
             raise ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
         if not self._use_nonce(params.get("SignatureNonce", "")):
             raise ApiError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
-        return access_key_id
+        return access_key_id, account
 
-    def _role(self, role_arn: str) -> set[str] | None:
+    def _role(self, role_arn: str) -> Role:
         if role_arn not in self._roles:
             raise ApiError(404, "EntityNotExist.Role", f"The role not exists: {role_arn}.")
         return self._roles[role_arn]
 
-    def _grant(self, role_arn: str, session: str, duration_s: int, wall_now: datetime) -> dict[str, object]:
-        key_id, secret, token = self._issue()
+    def _grant(
+        self, role_arn: str, session: str, duration_s: int, wall_now: datetime, account: str
+    ) -> dict[str, object]:
+        key_id, secret, token = self._issue(account)
         expires = (wall_now + timedelta(seconds=duration_s)).replace(microsecond=0)
         with self._lock:
-            self._issued.append(IssuedKey(key_id, role_arn, session, expires))
+            self._issued.append(IssuedKey(key_id, role_arn, session, expires, account))
         role_name = role_arn.rsplit("/", 1)[-1]
         return {
             "Credentials": {

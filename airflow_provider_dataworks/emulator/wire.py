@@ -1,9 +1,10 @@
 """What the emulator answers to one HTTP request, apart from how HTTP carries it (``httpd.py`` does that).
 
 A request to ``/`` goes through, in order: action and version, the signature (ACS3-HMAC-SHA256 or RPC
-signature v1, with nonce and clock-skew checks, and STS security tokens; see ``auth.py``), quotas, injected
-faults, typed parameters, then the operation. Every such request is recorded in the call log, answered or
-not. ``/_emulator/`` is the control API; an unsigned RPC request for an STS action is the emulated STS.
+signature v1, with nonce and clock-skew checks, and STS security tokens; see ``auth.py``), quotas (per account
+and region: the key's account, the endpoint's region), injected faults, typed parameters, the caller's access
+to what they name (``Backend.check_access``), then the operation. Every such request is recorded in the call
+log, answered or not. ``/_emulator/`` is the control API; an unsigned RPC request for an STS action is the emulated STS.
 
 :func:`handle` may block (``slow`` and ``hold`` faults): the HTTP layer runs it on a worker thread.
 """
@@ -22,10 +23,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_dataworks.emulator import auth, signature
 from airflow_provider_dataworks.emulator.auth import Credential, NonceCache
-from airflow_provider_dataworks.emulator.backend import ApiError
+from airflow_provider_dataworks.emulator.backend import DEFAULT_REGION, ApiError, Caller
 from airflow_provider_dataworks.emulator.control import handle_control
 from airflow_provider_dataworks.emulator.faults import Fault
-from airflow_provider_dataworks.emulator.operations import API_VERSION, OPERATIONS, parse_params
+from airflow_provider_dataworks.emulator.operations import API_VERSION, OPERATIONS
 from airflow_provider_dataworks.emulator.sts import STS_ACTIONS, redacted
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Call:
     access_key_id: str | None
     request_id: str
     fault: str | None = None
+    account_id: str | None = None  # the signing key's account (None: the key was not known)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "at": self.at.isoformat()}
@@ -87,8 +89,9 @@ class Call:
 Record = Callable[[int, str | None, str | None], None]
 
 
-def handle(emulator: DataWorksEmulator, request: Request) -> Answer:
-    """Answer one request (blocking while a fault holds or slows it)."""
+def handle(emulator: DataWorksEmulator, request: Request, region: str | None = None) -> Answer:
+    """Answer one request (blocking while a fault holds or slows it) that came to the endpoint of ``region``
+    (None: the main endpoint, which plays the emulator's ``region`` setting, or every region)."""
     url = urlsplit(request.target)
     if url.path.startswith(CONTROL_PREFIX):
         status, payload = handle_control(emulator, request.method, url.path, url.query, request.body)
@@ -96,7 +99,7 @@ def handle(emulator: DataWorksEmulator, request: Request) -> Answer:
     query_pairs = parse_qsl(url.query, keep_blank_values=True)
     if "x-acs-action" not in request.headers and dict(query_pairs).get("Action") in STS_ACTIONS:
         return _handle_sts(emulator, request.method, dict(query_pairs))
-    return _handle_api(emulator, request, url.path, query_pairs)
+    return _handle_api(emulator, request, url.path, query_pairs, region or emulator.backend.settings.region)
 
 
 def _handle_sts(emulator: DataWorksEmulator, method: str, params: dict[str, str]) -> Answer:
@@ -136,7 +139,9 @@ def _form_pairs(request: Request) -> list[tuple[str, str]]:
     return parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
-def _handle_api(emulator: DataWorksEmulator, request: Request, path: str, query_pairs: list[tuple[str, str]]) -> Answer:
+def _handle_api(
+    emulator: DataWorksEmulator, request: Request, path: str, query_pairs: list[tuple[str, str]], region: str | None
+) -> Answer:
     request_id = str(uuid.uuid4()).upper()
     headers = request.headers
     raw = {**dict(_form_pairs(request)), **dict(query_pairs)}
@@ -144,25 +149,30 @@ def _handle_api(emulator: DataWorksEmulator, request: Request, path: str, query_
     parsed = signature.parse_authorization(headers.get("authorization"))
     access_key_id = parsed.access_key_id if parsed else raw.get("AccessKeyId")
     logged = redacted(raw)
+    account: list[str] = []  # the signing key's account, once known
 
     def record(status: int, code: str | None, fault: str | None) -> None:
         # Logged before answering, so a client that got its answer always finds its call in the log.
-        emulator.record(Call(action, logged, emulator.clock.now(), status, code, access_key_id, request_id, fault))
+        at = emulator.clock.now()
+        caller_account = account[0] if account else None
+        emulator.record(Call(action, logged, at, status, code, access_key_id, request_id, fault, caller_account))
 
     fault = None
     try:
         credential = _authenticate(emulator, request, path, query_pairs, raw, action)
-        emulator.quota.charge(credential.access_key_id, emulator.clock.now(), time.monotonic())
-        fault = emulator.faults.pick(action)
+        account.append(credential.account_id)
+        caller = Caller(credential.access_key_id, credential.account_id, region)
         operation = OPERATIONS[action]
         fields = {k: v for k, v in raw.items() if k not in auth.RPC_COMMON_PARAMS}
+        emulator.quota.charge(quota_key(emulator, caller, fields, action), emulator.clock.now(), time.monotonic())
+        fault = emulator.faults.pick(action)
         if fault is not None and fault.applies_first:
-            operation.handler(emulator.backend, parse_params(operation.params, fields))
+            operation.carry_out(emulator.backend, caller, fields)
             fault.hold()
             return _drop(fault, record)
         if fault is not None and (answer := _apply_fault(fault, record)) is not None:
             return answer
-        payload = operation.handler(emulator.backend, parse_params(operation.params, fields))
+        payload = operation.carry_out(emulator.backend, caller, fields)
     except Exception as unexpected:  # an emulator bug: answer as DataWorks would, and say so on stderr
         if not isinstance(unexpected, ApiError):
             traceback.print_exc()
@@ -174,6 +184,14 @@ def _handle_api(emulator: DataWorksEmulator, request: Request, path: str, query_
         return json_answer(err.http_status, body, err.headers)
     record(200, None, fault.kind if fault else None)
     return json_answer(200, {"RequestId": request_id, **payload})
+
+
+def quota_key(emulator: DataWorksEmulator, caller: Caller, fields: Mapping[str, str], action: str) -> str:
+    """``"<account>/<region>"``: whose quota a call spends. DataWorks counts per account and region, so every key
+    of an account (STS keys included) shares it. The region is the endpoint's; on an endpoint that plays every
+    region, that of the workspace the call names (else ``DEFAULT_REGION``)."""
+    region = caller.region or OPERATIONS[action].named_workspace_region(emulator.backend, fields) or DEFAULT_REGION
+    return f"{caller.account_id}/{region}"
 
 
 def _authenticate(

@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_provider_dataworks.exceptions import DataWorksConfigError
 from airflow_provider_dataworks.hooks.connection_fields import AUTH_TYPES, ENV_TYPES, EXTRA_FIELDS
+from airflow_provider_dataworks.quota import DEFAULT_DAILY_QUOTA, QuotaReset, parse_reset
 from airflow_provider_dataworks.regions import default_endpoint, region_timezone, validate_timezone
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -42,6 +43,8 @@ class ConnectionSettings:
     read_timeout_ms: int = 10000
     retry_limit: int = 5
     qps: float = 2.0
+    daily_quota: int = DEFAULT_DAILY_QUOTA  # calls a day of the account and region
+    daily_quota_reset: QuotaReset = field(default_factory=lambda: parse_reset(None))
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -197,6 +200,11 @@ def _qps(extras: Mapping[str, Any], conn_id: str) -> float:
     return qps
 
 
+def _quota_reset(extras: Mapping[str, Any], conn_id: str) -> QuotaReset:
+    """The ``daily_quota_reset`` extra: ``HH:MM[:SS] Zone`` (default 00:00 Asia/Shanghai)."""
+    return parse_reset(extras.get("daily_quota_reset"), f"Connection {conn_id!r}: extra 'daily_quota_reset'")
+
+
 def parse_connection(
     conn_id: str, login: str | None, password: str | None, extras: Mapping[str, Any]
 ) -> ConnectionSettings:
@@ -231,4 +239,6 @@ def parse_connection(
         read_timeout_ms=_int(extras, "read_timeout_ms", conn_id, 10000, 1) or 10000,
         retry_limit=_int(extras, "retry_limit", conn_id, 5, 1) or 5,
         qps=qps,
+        daily_quota=_int(extras, "daily_quota", conn_id, DEFAULT_DAILY_QUOTA, 1) or DEFAULT_DAILY_QUOTA,
+        daily_quota_reset=_quota_reset(extras, conn_id),
     )

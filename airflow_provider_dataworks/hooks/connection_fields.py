@@ -40,6 +40,15 @@ EXTRA_FIELDS: dict[str, tuple[str, str]] = {
     "read_timeout_ms": ("Read timeout (ms)", "Read timeout in milliseconds (default 10000)"),
     "retry_limit": ("Retry limit", "Attempts per API call on throttling, 5xx and network errors (default 5)"),
     "qps": ("Client QPS limit", "Client-side calls per second for this connection (default 2)"),
+    "daily_quota": (
+        "Daily call quota",
+        "Calls a day of this account and region (default 100, the Basic edition); the backfill plan counts against it",
+    ),
+    "daily_quota_reset": (
+        "Daily quota reset",
+        "When the quota day begins, 'HH:MM[:SS] Zone' (default 00:00 Asia/Shanghai); a task that meets the quota "
+        "waits until then",
+    ),
 }
 SECRET_EXTRAS = ("security_token",)
 #: The connection form's behaviour (provider-info spelling; the hook's 2.x method uses underscores).
@@ -54,5 +63,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "timezone": "Asia/Shanghai",
         "env_type": "Prod",
         "auth_type": "access_key",
+        "daily_quota": "100",
+        "daily_quota_reset": "00:00 Asia/Shanghai",
     },
 }

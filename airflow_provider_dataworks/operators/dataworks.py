@@ -10,7 +10,10 @@ API calls (project id known; see the README's budget table):
   target's read) instead of a second trigger;
 - ``rerun_failed``: a try that did not send the trigger itself polls once when it starts (1-3 calls, as a poll),
   and when the target is in Failure, reruns its failed instances: +1 RerunTaskInstances;
-- ``cancel_on_kill``: stopping what was released costs 1-3 calls (``control.py``).
+- ``cancel_on_kill``: stopping what was released costs 1-3 calls (``control.py``);
+- the daily quota used up (``Throttling.Api.Risk``): the refused call did not take effect and costs nothing; the
+  task defers to the quota's reset (``quota_wait.py``) and goes on from where it was, finding the instance again
+  (1 ListTaskInstances; on 3.3+ a re-attach read).
 """
 
 from __future__ import annotations
@@ -156,11 +159,40 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     # ---------------------------------------------------------------------------------------- run
     def execute(self, context: Any) -> int:
         self._try_started = time.time()
-        with fail_without_retry_on_config_error():
-            return self.execute_resumable(context)
+        return self._execute_within_quota(context, 0)
 
-    def _target(self, context: Any) -> RunTarget:
-        """The instance this run names (the workspace may cost 1 GetTask)."""
+    def _execute_within_quota(self, context: Any, quota_deferrals: int) -> int:
+        """Run the try; when DataWorks says the daily quota is used up, defer until it resets (``quota_wait.py``)."""
+        with fail_without_retry_on_config_error():
+            try:
+                return self.execute_resumable(context)
+            except DataWorksApiError as err:
+                if not err.daily_quota:
+                    raise
+                self._defer_until_quota_reset(err, quota_deferrals)
+
+    def _defer_until_quota_reset(self, err: DataWorksApiError, quota_deferrals: int) -> NoReturn:
+        from airflow_provider_dataworks.quota_wait import defer_until_reset
+
+        started = self._try_started or time.time()
+        deadline = started + self.execution_timeout.total_seconds() if self.execution_timeout else None
+        defer_until_reset(
+            self, err, self.hook.settings, method_name="execute_after_quota_reset", deferrals=quota_deferrals,
+            deadline=deadline, state={"try_started": started, "sent_this_try": self._sent_this_try},
+        )  # fmt: skip
+
+    def execute_after_quota_reset(self, context: Any, event: Any = None) -> int:
+        """Resume after a quota deferral: the try goes on from the start (find the instance, read its state,
+        trigger only while it still waits), as the call that met the quota did not take effect."""
+        from airflow_provider_dataworks.quota_wait import resumed_state
+
+        state = resumed_state(event)
+        self._try_started, self._sent_this_try = float(state["try_started"]), bool(state["sent_this_try"])
+        self.log.info("The daily quota has reset: going on (the instance is read again before anything is sent).")
+        return self._execute_within_quota(context, int(state["quota_deferrals"]))
+
+    def target_of(self, context: Any) -> RunTarget:
+        """The instance the run of ``context`` names (may cost 1 GetTask); the backfill plan uses it too."""
         from airflow_provider_dataworks.records import RunTarget
         from airflow_provider_dataworks.timing import resolve_trigger_time
 
@@ -196,7 +228,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         from airflow_provider_dataworks.timing import format_in_zone
         from airflow_provider_dataworks.waiting import describe_instance
 
-        t = self._target(context)
+        t = self.target_of(context)
         self.log.info(
             "DataWorks task %s, TriggerTime %s = %s (%s, from %s)",
             t.task_id, t.trigger_time_ms, format_in_zone(t.trigger_time_ms, t.zone), t.zone, t.source,
@@ -273,6 +305,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                 self.hook.trigger_instance(t.task_id, t.trigger_time_ms, t.env_type)
                 return False
             except DataWorksApiError as err:
+                if err.daily_quota:  # refused before it took effect; the task waits for the reset
+                    raise
                 again = self.hook.get_instance(inst.id)
                 if again.status not in (*TaskInstanceStatus.before_trigger(), TaskInstanceStatus.FAILURE):
                     self.log.info("The trigger call failed (%s), but instance %s is already %s: it was released.",
@@ -519,6 +553,14 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def execute_complete(self, context: Any, event: Any = None) -> int:
         """Resume after the trigger: validate its event; succeed, fail, time out, or re-trigger and defer again."""
+        try:
+            return self._complete(context, event)
+        except DataWorksApiError as err:
+            if not err.daily_quota:
+                raise
+            self._defer_until_quota_reset(err, 0)
+
+    def _complete(self, context: Any, event: Any) -> int:
         from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
 
         wait = validate_event(event)
@@ -529,7 +571,10 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         if wait.status == TriggerEventStatus.FAILURE:
             raise InstanceFailedError(wait.message)
         if wait.status == TriggerEventStatus.TIMEOUT:
-            raise self._timeout_error(record, wait.deadline_by, wait.cancel_on_kill)
+            timed_out = self._timeout_error(record, wait.deadline_by, wait.cancel_on_kill)
+            if "quota" in wait.message:  # it slept through a used-up daily quota: say when that resets
+                raise WaitTimeoutError(f"{timed_out} The trigger: {wait.message}")
+            raise timed_out
         if wait.status == TriggerEventStatus.ERROR:
             raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")
         # RETRIGGER: DataWorks dropped our trigger after 24 h; send it once more and wait again.

@@ -150,6 +150,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         try:
             verdict = run_sync(poller.poll(), self.hook)
         except DataWorksApiError as err:
+            if err.daily_quota:  # execute defers until the quota resets
+                raise
             self._failed_polls += 1
             raise_unless_tolerated(err, self._failed_polls)
             self.log.warning("DataWorks poll failed (%s); poking again later", err)
@@ -161,6 +163,31 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return verdict.state == WaitState.DONE
 
     def execute(self, context: Any) -> Any:
+        return self._execute_within_quota(context, 0)
+
+    def _execute_within_quota(self, context: Any, quota_deferrals: int) -> Any:
+        """Poke (or defer); when DataWorks says the daily quota is used up, defer until it resets."""
+        from airflow_provider_dataworks.quota_wait import defer_until_reset
+
+        try:
+            return self._execute(context)
+        except DataWorksApiError as err:
+            if not err.daily_quota:
+                raise
+            defer_until_reset(
+                self, err, self.hook.settings, method_name="execute_after_quota_reset", deferrals=quota_deferrals,
+                deadline=None, state={},
+            )  # fmt: skip
+
+    def execute_after_quota_reset(self, context: Any, event: Any = None) -> Any:
+        """Resume after a quota deferral: poke again from the start (``timeout`` counts from here)."""
+        from airflow_provider_dataworks.quota_wait import resumed_state
+
+        deferrals = int(resumed_state(event)["quota_deferrals"])
+        self.log.info("The daily quota has reset: poking again.")
+        return self._execute_within_quota(context, deferrals)
+
+    def _execute(self, context: Any) -> Any:
         from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 
         with fail_without_retry_on_config_error():
@@ -195,5 +222,6 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             raise WaitTimeoutError(
                 f"Sensor timed out after {self.timeout} s waiting for the {self.wait_for} of instance "
                 f"{wait.instance_id}; DataWorks keeps running."
+                + (f" The trigger: {wait.message}" if "quota" in wait.message else "")
             )
         raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")

@@ -9,6 +9,10 @@ GetWorkflowInstance; one more GetTaskInstance per poll while the trigger instanc
 name what failed. Waits of the same triggerer share their calls (``shared_polling``): instance reads of one
 workspace and business date become one ListTaskInstances per 500 waits and cycle.
 
+A poll that meets the daily quota (``Throttling.Api.Risk``) costs nothing (DataWorks refused it) and the wait
+sleeps until the quota resets (the connection's ``daily_quota_reset`` + ``quota.RESUME_MARGIN_S``), then polls
+again; its deadline still holds (the timeout event then says when the quota resets).
+
 Polls come every ``poll_interval`` seconds while statuses change; while nothing changes the interval grows
 1.5 times per poll up to ``max_poll_interval`` (never below ``poll_interval``).
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -172,7 +177,8 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
+        hook = own_hook = self._hook()
+        quota_note = ""  # set while the wait sleeps through a used-up daily quota
         if self.shared:
             hook = SharedReads(hook, shared_polling(), self.project_id, self.bizdate_ms, self.env_type)
         pacer = PollPacer(self.poll_interval, self.max_poll_interval)
@@ -194,12 +200,17 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 await asyncio.sleep(self._sleep_for(due - time.time()))
                 if self.deadline is not None and time.time() >= self.deadline:
                     yield self._event(
-                        TriggerEventStatus.TIMEOUT, "the wait timed out; DataWorks keeps running what was released."
+                        TriggerEventStatus.TIMEOUT,
+                        f"the wait timed out{quota_note}; DataWorks keeps running what was released.",
                     )
                     return
                 try:
                     verdict = await run_async(poller.poll(), hook)
+                    quota_note = ""
                 except DataWorksApiError as err:
+                    if err.daily_quota:
+                        due, quota_note = await self._sleep_through_quota(own_hook, err)
+                        continue
                     pause = pacer.after_failure(err)
                     self.log.warning("DataWorks poll failed (%s); polling again in %.0f s", err, pause)
                     due = (due if self.shared else time.time()) + pause
@@ -214,6 +225,17 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
                 due = (due if self.shared else time.time()) + pacer.after(verdict.statuses)
         except DataWorksError as err:
             yield self._event(TriggerEventStatus.ERROR, str(err))
+
+    async def _sleep_through_quota(self, hook: Any, err: DataWorksApiError) -> tuple[float, str]:
+        """The daily quota is used up: (epoch seconds to poll again at, the note a timeout event carries)."""
+        from airflow_provider_dataworks.quota_wait import whose_quota
+
+        settings = await hook.aget_settings()
+        resume = settings.daily_quota_reset.resume_at(datetime.now(timezone.utc))
+        quota = whose_quota(settings)
+        self.log.warning("%s used up (%s, on %s); the wait sleeps until %s and polls again.",
+                         quota[0].upper() + quota[1:], err.code, err.action, resume.isoformat())  # fmt: skip
+        return resume.timestamp(), f" while {quota} was used up (it resets {resume.isoformat()})"
 
     def _event(self, status: TriggerEventStatus, message: str, statuses: dict[str, str] | None = None) -> TriggerEvent:
         poller = self._poller

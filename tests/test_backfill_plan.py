@@ -1,0 +1,199 @@
+"""The backfill plan (issue 17, item 4a): a 60-day range against the emulator, through the real command line.
+
+The plan lists each business date once (ListTaskInstances) and never triggers; its rows must be what the
+operator then triggers. Workspace 1001, node 700001 at 00:30 Asia/Shanghai, emulator clock 2026-11-25 00:31.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from airflow_provider_dataworks import plan
+from airflow_provider_dataworks.emulator import DataWorksEmulator
+from tests.conftest import EXAMPLES, RELEASE, T, connection_json, run_dag, task_states
+
+pytestmark = pytest.mark.usefixtures("airflow_db", "dataworks_conn")
+DAY_MS = 24 * 3600 * 1000
+DAG_ID = "plan_release"
+#: Runs on the node's cron in its zone; CronTriggerTimetable makes logical_date the fire time on 2.11 and 3.x, so
+#: dag.test() of a logical date (a manual run) releases the same instance as a backfill run of it.
+PLAN_DAG = f"""
+import pendulum
+from airflow.providers.common.compat.sdk import DAG
+from airflow.timetables.trigger import CronTriggerTimetable
+from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
+from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor
+with DAG("{DAG_ID}", schedule=CronTriggerTimetable("30 0 * * *", timezone="Asia/Shanghai"),
+         start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"), catchup=False):
+    release = DataWorksTriggerOperator(task_id="release", dataworks_task_id=700001)
+    release >> DataWorksTaskInstanceSensor(task_id="wait", instance_id="{{{{ ti.xcom_pull(task_ids='release') }}}}")
+"""
+START, END = "2026-09-27T00:30:00+08:00", "2026-11-25T00:30:00+08:00"  # 60 runs; the last is the clock's day
+DONE = (T - 5 * DAY_MS, T - 4 * DAY_MS)  # 2026-11-20 and 21 00:30: released before the plan
+
+
+@pytest.fixture
+def plan_env(emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The plan's DAG file; the connection with a daily quota of 50 and qps 20 (the default 2 a second makes a
+    60-date plan take 30 s)."""
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, qps=20, daily_quota=50))
+    path = tmp_path / f"{DAG_ID}.py"
+    path.write_text(PLAN_DAG)
+    return path
+
+
+def cli(*args: str, airflow: bool = False) -> subprocess.CompletedProcess[str]:
+    """The plan's command line in a subprocess: ``python -m ...plan`` or ``airflow dataworks plan``."""
+    command = ["-m", "airflow", "dataworks", "plan"] if airflow else ["-m", "airflow_provider_dataworks.plan"]
+    return subprocess.run(
+        [sys.executable, *command, *args], capture_output=True, text=True, timeout=600, env=dict(os.environ)
+    )
+
+
+def has_provider_cli() -> bool:
+    from airflow.providers_manager import ProvidersManager
+
+    return hasattr(ProvidersManager(), "cli_command_functions")  # Airflow 3.2+
+
+
+def calls(emu: DataWorksEmulator) -> list[str]:
+    return [c.action for c in emu.calls]
+
+
+def test_a_60_day_plan_lists_each_date_once_and_matches_what_the_operator_triggers(
+    emulator: DataWorksEmulator, plan_env: Path
+) -> None:
+    for trigger_time in DONE:  # two dates already released: the plan must show them past their trigger
+        run_dag(PLAN_DAG, DAG_ID, pendulum.from_timestamp(trigger_time / 1000), mark_success_pattern="wait")
+    emulator.clear_calls()
+
+    done = cli("--dag-file", str(plan_env), "--task-id", "release", "--start", START, "--end", END, "--json")
+    assert done.returncode == 0, done.stderr
+    assert calls(emulator) == ["ListTaskInstances"] * 60  # one per business date, no trigger, no other call
+    assert len({c.params["Bizdate"] for c in emulator.calls}) == 60
+    result = json.loads(done.stdout)
+    rows = result["rows"]
+    assert [r["trigger_time_ms"] for r in rows] == [T - (59 - i) * DAY_MS for i in range(60)]
+    assert rows[0]["logical_date"] == "2026-09-26T16:30:00+00:00" and rows[0]["scheduled_time"].startswith(
+        "2026-09-27 00:30:00 +08:00")  # fmt: skip
+    by_time = {r["trigger_time_ms"]: r for r in rows}
+    for row in rows:
+        inst = emulator.instance_of(RELEASE, row["trigger_time_ms"])
+        assert (row["instance_id"], row["status"]) == (inst.id, inst.status.value)
+        if row["trigger_time_ms"] in DONE:
+            assert (row["action"], row["calls"]) == ("succeeds: past its trigger", 1)
+        else:
+            assert (row["status"], row["action"], row["calls"]) == ("WaitTrigger", "triggers", 2)
+    assert (result["calls"], result["daily_quota"], result["quota_days"]) == (58 * 2 + 2, 50, 3)
+    assert result["plan_list_calls"] == 60 and result["daily_quota_reset"] == "00:00:00 Asia/Shanghai"
+
+    emulator.clear_calls()
+    table = cli("--dag-file", str(plan_env), "--task-id", "release", "--start", START, "--end", END)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split()[:4] == ["logical", "date", "(UTC)", "task"] and len(lines) == 62
+    assert lines[1].split()[:7] == [
+        "2026-09-26T16:30:00+00:00", "release", str(rows[0]["trigger_time_ms"]), "2026-09-27", "00:30:00", "+08:00",
+        str(rows[0]["instance_id"]),
+    ]  # fmt: skip
+    assert lines[-1] == (
+        "60 runs spend 118 calls against a daily quota of 50 (connection 'dataworks_default', resets 00:00:00 "
+        "Asia/Shanghai): the backfill spans 3 quota day(s); a task that meets the quota waits for the reset. "
+        "This plan spent 60 ListTaskInstances of the same quota."
+    )
+    assert calls(emulator) == ["ListTaskInstances"] * 60
+
+    # What the operator does with three of the dates (a manual run of the logical date names the same
+    # instance here): the TriggerTime it sends, the instance it releases and the calls it spends are the plan's.
+    for row in (rows[0], by_time[T - DAY_MS], by_time[DONE[0]]):
+        emulator.clear_calls()
+        dr = run_dag(PLAN_DAG, DAG_ID, pendulum.parse(row["logical_date"]), mark_success_pattern="wait")
+        assert task_states(dr)["release"] == "success"
+        assert len(emulator.calls) == row["calls"], calls(emulator)
+        sent = [int(c.params["TriggerTime"]) for c in emulator.calls_of("TriggerSchedulerTaskInstance")]
+        assert sent == ([row["trigger_time_ms"]] if row["action"] == "triggers" else [])
+        assert emulator.instance_of(RELEASE, row["trigger_time_ms"]).releases == 1
+        assert dr.get_task_instance("release").xcom_pull(task_ids="release") == row["instance_id"]
+
+
+def test_the_airflow_cli_command_prints_the_same_plan_where_airflow_has_provider_commands(
+    emulator: DataWorksEmulator, plan_env: Path
+) -> None:
+    args = ("--dag-file", str(plan_env), "--start", "2026-11-23T00:30:00+08:00", "--end", END, "--json")
+    done = cli(*args, airflow=True)
+    if not has_provider_cli():  # Airflow 2.11, 3.0, 3.1: no provider CLI commands; python -m is the way there
+        assert done.returncode != 0 and "dataworks" in done.stderr + done.stdout
+        assert emulator.calls == []
+        return
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout[done.stdout.index("{") :])["rows"]
+    assert [(r["trigger_time_ms"], r["action"]) for r in rows] == [(T - d * DAY_MS, "triggers") for d in (2, 1, 0)]
+    assert calls(emulator) == ["ListTaskInstances"] * 3
+    assert cli(*args).stdout.strip() == done.stdout[done.stdout.index("{") :].strip()
+
+
+def test_the_plan_follows_the_timetable_s_own_timing(emulator: DataWorksEmulator) -> None:
+    """The example's cron string: on Airflow 2.11 the logical date is one period before the fire time, and a
+    backfill run releases the instance of its data interval's end, as the operator does."""
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+
+    dag = plan.load_dag(None, str(EXAMPLES / "example_dataworks_trigger.py"), None)
+    logical = pendulum.datetime(2026, 11, 24, 0, 30, tz="Asia/Shanghai")
+    result = plan.plan_backfill(dag, logical, logical)
+    (row,) = result.rows
+    assert row.trigger_time_ms == (T - DAY_MS if AIRFLOW_V_3_0_PLUS else T)
+    assert (row.calls, result.list_calls, calls(emulator)) == (2, 1, ["ListTaskInstances"])
+
+
+def test_days_not_generated_yet_cost_a_call_a_try(emulator: DataWorksEmulator, plan_env: Path) -> None:
+    emulator.clock.advance(pendulum.duration(days=1, hours=-1))  # 2026-11-25 23:31: the 26th's instances exist
+    result = plan.plan_backfill(
+        plan.load_dag(DAG_ID, str(plan_env), None),
+        pendulum.datetime(2026, 11, 26, 0, 30, tz="Asia/Shanghai"),
+        pendulum.datetime(2026, 11, 27, 0, 30, tz="Asia/Shanghai"),
+    )
+    first, second = result.rows
+    assert (first.status, first.action, first.calls) == ("NotRun", "triggers", 2)  # DataWorks keeps it 24 h
+    assert (second.status, second.calls) == ("-", 1)
+    assert second.action == "retries: not generated yet (1 call a try)"
+
+
+def run_main(*argv: str) -> str:
+    with pytest.raises(SystemExit) as raised:
+        plan.main(argv)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--dag-id", "nope"), "--dag-id 'nope': no such DAG in "),
+        (("--task-id", "wait"), "--task-id 'wait' is a DataWorksTaskInstanceSensor, not a DataWorksTriggerOperator"),
+        (("--task-id", "nope"), "--task-id 'nope': DAG 'plan_release' has no such task"),
+        (("--end", "2026-09-01"), "--end 2026-09-01T00:00:00+00:00 is before --start 2026-09-27T00:30:00+08:00"),
+        (("--end", "2027-11-25"), "days; plan at most 366 at a time (each business date costs one"),
+        (("--start", "2026-13-01"), "--start '2026-13-01' is not an ISO-8601 date or time"),
+        (("--start", "2026-01-01", "--end", "2026-01-01T12:00:00"), "has no run in that range"),
+    ],
+)
+def test_bad_input_names_the_argument(
+    emulator: DataWorksEmulator, plan_env: Path, argv: tuple[str, ...], message: str
+) -> None:
+    given = dict(zip(argv[::2], argv[1::2], strict=True))
+    args = {"--dag-file": str(plan_env), "--start": START, "--end": END, **given}
+    assert message in run_main(*(word for pair in args.items() for word in pair))
+    assert emulator.calls == []
+
+
+def test_bad_input_exits_non_zero_from_the_command_line(emulator: DataWorksEmulator, plan_env: Path) -> None:
+    done = cli("--dag-file", str(plan_env), "--start", END, "--end", START)
+    assert done.returncode == 1 and "--end 2026-09-27T00:30:00+08:00 is before --start" in done.stderr
+    assert run_main("--start", START, "--end", END) == "--dag-id or --dag-file: name the DAG to plan"
+    assert emulator.calls == []

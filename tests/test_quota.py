@@ -1,0 +1,171 @@
+"""The daily quota: its day and reset (quota.py, DST days too), the emulator's count, the connection extras, and a
+task that meets the quota deferring to the reset through dag.test() instead of failing."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import pytest
+
+from airflow_provider_dataworks.emulator import DataWorksEmulator
+from airflow_provider_dataworks.exceptions import DataWorksConfigError
+from airflow_provider_dataworks.hooks.connection import parse_connection
+from airflow_provider_dataworks.quota import RESUME_MARGIN_S, QuotaReset, parse_reset
+from tests.conftest import RELEASE, RUN_DATE, T, connection_json, dag_source, run_dag, task_states
+
+UTC = timezone.utc
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------------------------------ quota.py
+def test_default_reset_is_midnight_in_shanghai() -> None:
+    reset = parse_reset(None)
+    assert reset == QuotaReset(time(0), "Asia/Shanghai")
+    now = utc(2026, 12, 2, 10, 0)  # 18:00 in Shanghai
+    assert reset.last_reset(now) == utc(2026, 12, 1, 16, 0)
+    assert reset.next_reset(now).isoformat() == "2026-12-03T00:00:00+08:00"
+    assert reset.resume_at(now).isoformat() == f"2026-12-03T00:00:{RESUME_MARGIN_S:02d}+08:00"
+
+
+def test_reset_exactly_at_the_moment_starts_a_new_day() -> None:
+    reset = parse_reset("10:15:30 UTC")
+    at = utc(2026, 12, 2, 10, 15, 30)
+    assert reset.last_reset(at) == at
+    assert reset.last_reset(at - timedelta(microseconds=1)) == at - timedelta(days=1)
+    assert reset.next_reset(at) == at + timedelta(days=1)
+
+
+def test_reset_in_a_spring_forward_gap_happens_after_the_gap() -> None:
+    reset = parse_reset("02:30 Europe/Berlin")  # 2026-03-29: 02:00 CET -> 03:00 CEST
+    before = utc(2026, 3, 28, 12, 0)
+    assert reset.next_reset(before).isoformat() == "2026-03-29T03:30:00+02:00"
+    assert reset.next_reset(utc(2026, 3, 29, 2, 0)).isoformat() == "2026-03-30T02:30:00+02:00"
+    # the quota day that starts at the shifted reset lasts 23 hours (03:30 CEST to 02:30 CEST)
+    assert reset.last_reset(utc(2026, 3, 30, 12, 0)) - reset.last_reset(utc(2026, 3, 29, 12, 0)) == timedelta(hours=23)
+
+
+def test_reset_in_a_repeated_hour_happens_at_its_first_pass() -> None:
+    reset = parse_reset("02:30 Europe/Berlin")  # 2026-10-25: 03:00 CEST -> 02:00 CET
+    nxt = reset.next_reset(utc(2026, 10, 24, 12, 0))
+    assert nxt.isoformat() == "2026-10-25T02:30:00+02:00"
+    after = reset.next_reset(nxt.astimezone(UTC))
+    assert after.isoformat() == "2026-10-26T02:30:00+01:00" and after.astimezone(UTC) - nxt.astimezone(
+        UTC
+    ) == timedelta(hours=25)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("00:00", "'HH:MM[:SS] Zone'"),
+        ("24:00 UTC", "not a time of day"),
+        ("12:61 UTC", "not a time of day"),
+        ("00:00 Mars/Base", "'Mars/Base' is not an IANA time zone"),
+        ("midnight Asia/Shanghai", "'HH:MM[:SS] Zone'"),
+    ],
+)
+def test_bad_reset_names_the_field_and_the_form(text: str, says: str) -> None:
+    with pytest.raises(DataWorksConfigError) as err:
+        parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou", "daily_quota_reset": text})
+    assert "extra 'daily_quota_reset'" in str(err.value) and says in str(err.value)
+    assert "00:00 Asia/Shanghai" in str(err.value)
+
+
+def test_connection_quota_extras() -> None:
+    default = parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou"})
+    assert (default.daily_quota, str(default.daily_quota_reset)) == (100, "00:00:00 Asia/Shanghai")
+    given = parse_connection(
+        "dw", "id", "secret", {"region_id": "cn-hangzhou", "daily_quota": "1000", "daily_quota_reset": "8:00 UTC"}
+    )
+    assert (given.daily_quota, given.daily_quota_reset) == (1000, QuotaReset(time(8), "UTC"))
+    for bad, says in (("0", "at least 1"), ("lots", "whole number")):
+        with pytest.raises(DataWorksConfigError, match=f"extra 'daily_quota'='{bad}' must be .*{says}"):
+            parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou", "daily_quota": bad})
+
+
+# ------------------------------------------------------------------------------------------ the emulator
+def test_emulator_counts_per_quota_day_of_its_clock() -> None:
+    with DataWorksEmulator() as emu:
+        emu.load_spec({"quota": {"daily": 2, "reset": "10:15:30 UTC"}})
+        key = "acct/cn-hangzhou"
+        emu.quota.charge(key, utc(2026, 12, 2, 10, 15, 29), 0.0)
+        emu.quota.charge(key, utc(2026, 12, 1, 10, 15, 30), 1.0)  # same quota day (since 12-01 10:15:30)
+        with pytest.raises(Exception, match="daily call quota"):
+            emu.quota.charge(key, utc(2026, 12, 2, 10, 15, 29, 999999), 2.0)
+        assert emu.quota.used_today(key, utc(2026, 12, 2, 10, 15, 29)) == 2
+        emu.quota.charge(key, utc(2026, 12, 2, 10, 15, 30), 3.0)  # the reset: a new day
+        assert emu.quota.used_today(key, utc(2026, 12, 2, 23, 0)) == 1
+        assert emu.quota.used_today("other/cn-hangzhou", utc(2026, 12, 2, 23, 0)) == 0
+        with pytest.raises(ValueError, match="quota"):
+            emu.load_spec({"quota": {"per_day": 2}})
+
+
+# ------------------------------------------------------------------------------------------ dag.test()
+#: How far ahead the reset is: the DAG file is parsed and the task starts before it (a loaded 2-core machine).
+AHEAD_S = 30
+
+
+def _reset_in(seconds: int, now: datetime) -> str:
+    return f"{(now + timedelta(seconds=seconds)).astimezone(UTC):%H:%M:%S} UTC"
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_trigger_meets_the_quota_defers_to_the_reset_and_releases_once(
+    emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+) -> None:
+    """Quota of 2, one spent already by another client: the task's ListTaskInstances fits, its trigger is refused.
+    The task defers (DataWorksQuotaResetTrigger) to the reset, 30 s ahead (emulated and real clocks run at the
+    same pace), + the 30 s margin, and goes on: it finds the instance again, still waiting, and triggers it. One
+    try, no retry, one accepted trigger."""
+    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
+    emulator.clock.unfreeze()  # runs from 2026-11-25 00:31 Shanghai at real speed
+    real_now, emulated_now = datetime.now(UTC), emulator.clock.now()
+    emulator.load_spec({"quota": {"daily": 2, "reset": _reset_in(AHEAD_S, emulated_now)}})
+    reset = _reset_in(AHEAD_S, real_now)  # the same instant
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, daily_quota_reset=reset))
+    DataWorksHook().get_task(RELEASE)  # another client's call: 1 of today's 2
+    emulator.clear_calls()
+    # execution_timeout: should a slow machine reach the trigger after the reset, the next one (a day later) fails
+    # the task at once instead of hanging the test
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, retries=2, "
+        "execution_timeout=__import__('datetime').timedelta(minutes=10))"
+    )
+    dr = run_dag(dag_source("quota_trigger", body), "quota_trigger", RUN_DATE)
+
+    assert task_states(dr) == {"release": "success"}
+    ti = dr.get_task_instance("release")
+    assert ti.try_number == 1  # the deferral spent no try
+    calls = [(c.action, c.error_code) for c in emulator.calls]
+    assert calls == [
+        ("ListTaskInstances", None),
+        ("TriggerSchedulerTaskInstance", "Throttling.Api.Risk"),
+        ("ListTaskInstances", None),
+        ("TriggerSchedulerTaskInstance", None),
+    ]
+    assert emulator.instance_of(RELEASE, T).releases == 1
+    out = capfd.readouterr().out
+    assert "The daily quota of the account of connection 'dataworks_default' in region cn-hangzhou used up" in out
+    assert "resuming at" in out and "The daily quota has reset" in out
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_a_reset_after_the_execution_timeout_fails_at_once_saying_when(
+    emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+) -> None:
+    emulator.load_spec({"quota": {"daily": 1}})
+    reset = _reset_in(3600, datetime.now(UTC))
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, daily_quota_reset=reset))
+    body = (
+        "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, retries=2, "
+        "execution_timeout=__import__('datetime').timedelta(minutes=10))"
+    )
+    dr = run_dag(dag_source("quota_past_deadline", body), "quota_past_deadline", RUN_DATE)
+    assert task_states(dr) == {"release": "failed"}  # not up_for_retry: a retry meets the same quota
+    out = capfd.readouterr().out
+    assert "is used up (Throttling.Api.Risk) and resets" in out and "after this try's execution_timeout" in out
+    assert [c.action for c in emulator.calls_of("TriggerSchedulerTaskInstance")] == ["TriggerSchedulerTaskInstance"]
