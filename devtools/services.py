@@ -60,6 +60,18 @@ def _wait(
     raise TimeoutError(f"{what} not ready after {timeout:.0f} s: {log.read_text(errors='replace')[-2000:]}")
 
 
+def _end(process: subprocess.Popen[bytes] | None, how: signal.Signals, timeout: float) -> None:
+    """Stop ``process`` with signal ``how``; SIGKILL it if it is still there after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(how)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class PostgresServer:
     """A PostgreSQL cluster (``initdb``) in a temporary folder; superuser and database ``airflow``, trust auth."""
 
@@ -106,13 +118,7 @@ class PostgresServer:
         return done.stdout
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # "fast" shutdown (SIGTERM's "smart" one waits for clients)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _end(self.process, signal.SIGINT, 30)  # "fast" shutdown (SIGTERM's "smart" one waits for clients)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -140,11 +146,5 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _end(self.process, signal.SIGTERM, 15)
         shutil.rmtree(self.folder, ignore_errors=True)
