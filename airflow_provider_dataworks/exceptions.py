@@ -87,6 +87,8 @@ class DataWorksApiError(DataWorksError):
     :param http_status: the HTTP status, None when no answer came.
     :param request_id: the ``RequestId`` to quote to Alibaba Cloud support.
     :param service: who answered: ``DataWorks``, or ``STS`` when a role's temporary key could not be had.
+    :param conn_id: the Airflow connection the call was made with (named in the message: with several
+        connections, e.g. one per account, it says which one to fix).
     """
 
     def __init__(
@@ -98,8 +100,10 @@ class DataWorksApiError(DataWorksError):
         request_id: str | None = None,
         *,
         service: str = "DataWorks",
+        conn_id: str | None = None,
     ) -> None:
         self.action = action
+        self.conn_id = conn_id
         self.service = service
         self.code = code
         self.api_message = message
@@ -111,7 +115,8 @@ class DataWorksApiError(DataWorksError):
         todo = f" What to do: {advice}." if advice else ""
         said = f"{message}{rid}"
         said += "" if said.endswith(".") else "."
-        super().__init__(f"{service} {action} failed: {status}{code}: {said}{todo}")
+        via = f" Connection '{conn_id}'." if conn_id else ""
+        super().__init__(f"{service} {action} failed: {status}{code}: {said}{via}{todo}")
 
     @property
     def transient(self) -> bool:

@@ -116,6 +116,7 @@ def test_tenant_bs_connection_with_tenant_as_key_is_refused_naming_both_accounts
     assert "ListTaskInstances failed: HTTP 403 Forbidden.Access" in message
     assert f"account {A} (AccessKey {tenants.key_a.access_key_id}) may not access workspace {WS_B}" in message
     assert f"which belongs to account {B}" in message and "another Alibaba Cloud account" in message
+    assert "Connection 'dataworks_tenant_b'." in message  # which of the DAG's two connections to fix
     assert tenants.key_a.access_key_secret not in message
     refused = tenants.emu.calls[-1]
     assert (refused.action, refused.http_status, refused.account_id) == ("ListTaskInstances", 403, A)
@@ -136,5 +137,7 @@ def test_tenant_as_connection_aimed_at_tenant_bs_node_is_not_found_in_its_region
     assert task_states(dr) == {"wait_tenant_a": "success", "release_tenant_b": "failed"}
     message = _failure(capfd)
     assert f"HTTP 404 Invalid.Task.NotFound: The task {NODE_B} does not exist in region cn-shanghai" in message
-    assert "region_id (or endpoint) is the workspace's region" in message
+    assert (
+        "region_id (or endpoint) is the workspace's region" in message and "Connection 'dataworks_tenant_a'." in message
+    )
     assert tenants.calls_by(tenants.key_b) == [] and len(tenants.emu.calls) == 3

@@ -114,8 +114,9 @@ def quiet_sdk_logs() -> None:
             logger.addFilter(log_filter)
 
 
-def credentials_failure(inner: BaseException | None) -> DataWorksApiError | None:
-    """The credentials provider's failure (STS's error answer) as our error, or None if ``inner`` is not one.
+def credentials_failure(inner: BaseException | None, conn_id: str | None = None) -> DataWorksApiError | None:
+    """The credentials provider's failure (STS's error answer) as our error naming connection ``conn_id``, or
+    None if ``inner`` is not one.
 
     Only STS' Code, Message and RequestId are kept: the answer body is never quoted whole.
     """
@@ -126,7 +127,9 @@ def credentials_failure(inner: BaseException | None) -> DataWorksApiError | None
     if match is None:  # not an STS answer (e.g. one without credentials): say which provider, not the body
         provider = re.search(r"from (\w+)", text)
         kind = provider.group(1) if provider else "the credentials provider"
-        return DataWorksApiError("credentials", "CredentialError", f"{kind} handed out no usable credentials")
+        return DataWorksApiError(
+            "credentials", "CredentialError", f"{kind} handed out no usable credentials", conn_id=conn_id
+        )
     try:
         body = json.loads(match.group("body"))
     except ValueError:
@@ -138,6 +141,7 @@ def credentials_failure(inner: BaseException | None) -> DataWorksApiError | None
         int(match.group("status")),
         body.get("RequestId"),
         service="STS",
+        conn_id=conn_id,
     )
 
 

@@ -107,17 +107,20 @@ class _Wait:
         return max(backoff, hint) if hint is not None else backoff
 
 
-def _to_api_error(action: str, err: BaseException) -> DataWorksApiError:
-    """The SDK's exception as our own, with Code, Message and RequestId and nothing else (no headers)."""
+def _to_api_error(action: str, err: BaseException, conn_id: str | None = None) -> DataWorksApiError:
+    """The SDK's exception as our own, with Code, Message, RequestId and the connection's id and nothing else
+    (no headers)."""
     from Tea.exceptions import UnretryableException
 
     if isinstance(err, UnretryableException):
         inner = err.inner_exception
-        failed = credentials_failure(inner)
+        failed = credentials_failure(inner, conn_id)
         if failed is not None:
             return failed
         detail = f"{type(inner).__name__}: {inner}" if inner is not None else str(err.message)
-        return DataWorksApiError(action, "NoAnswer", f"no usable answer from DataWorks ({detail[:300]})")
+        return DataWorksApiError(
+            action, "NoAnswer", f"no usable answer from DataWorks ({detail[:300]})", conn_id=conn_id
+        )
     data = getattr(err, "data", None) or {}
     message = data.get("Message") if isinstance(data, dict) else None
     return DataWorksApiError(
@@ -126,6 +129,7 @@ def _to_api_error(action: str, err: BaseException) -> DataWorksApiError:
         str(message or getattr(err, "message", "") or err),
         getattr(err, "status_code", None),
         getattr(err, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None),
+        conn_id=conn_id,
     )
 
 
@@ -297,7 +301,7 @@ class DataWorksHook(BaseHook):
             response = Retrying(**self._retrying_kwargs(settings, action, retry_ambiguous))(attempt)
         except Exception as err:
             if _is_sdk_error(err):
-                raise _to_api_error(action, err) from err
+                raise _to_api_error(action, err, settings.conn_id) from err
             raise
         return response.body.to_map()
 
@@ -316,7 +320,7 @@ class DataWorksHook(BaseHook):
                     response = await method(request, runtime)
         except Exception as err:
             if _is_sdk_error(err):
-                raise _to_api_error(action, err) from err
+                raise _to_api_error(action, err, settings.conn_id) from err
             raise
         return response.body.to_map()
 
