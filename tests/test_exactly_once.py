@@ -22,6 +22,7 @@ Each sequence draws from its own ``random.Random(f"{seed}-{number}")``, so a fai
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing
 import os
@@ -56,7 +57,9 @@ FIRST_DAY = date(2026, 11, 20)
 TRIES = 3  # retries=2
 UPSTREAM_TAKES = {"before": timedelta(minutes=5), "after": timedelta(hours=3), "past_retention": timedelta(hours=30)}
 TRIGGER, POLL = "TriggerSchedulerTaskInstance", "GetTaskInstance"
-HUNG_AFTER_S = 60
+#: A try still running after this long is a hang (a bug: check() fails the sequence). A try takes ~0.3 s; the
+#: limit only has to outlast a loaded CI machine.
+HUNG_AFTER_S = 120
 
 
 @dataclass
@@ -301,6 +304,31 @@ class Driver:
                     )
 
 
+#: What the hook imports on its first call (hooks/dataworks.py, hooks/credentials.py).
+SDK_MODULES = (
+    "alibabacloud_credentials.client",
+    "alibabacloud_credentials.models",
+    "alibabacloud_dataworks_public20240518.client",
+    "alibabacloud_dataworks_public20240518.models",
+    "alibabacloud_tea_openapi.models",
+    "darabonba.runtime",
+    "Tea.exceptions",
+)
+
+
+def _import_before_forking() -> None:
+    """Import once in the shard what every worker try would import: the operator (Airflow's models), what a
+    connection lookup loads, and the SDK modules the hook loads on its first call. A try is then a fork's cost (on
+    Airflow 2.11 each try had spent ~0.7 CPU-seconds importing them: under a loaded CI run, one took over the
+    then 60-s hang limit)."""
+    for module in SDK_MODULES:
+        importlib.import_module(module)
+    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
+    _operator(wait=True)
+    DataWorksHook().get_settings()  # reads the connection only: no client, no call
+
+
 def run_shard(numbers: list[int]) -> dict[str, Any]:
     """Run the sequences ``numbers`` against one emulator (in a shard process); their tallies and first failure."""
     global EMULATED_NOW_MS
@@ -309,7 +337,7 @@ def run_shard(numbers: list[int]) -> dict[str, Any]:
     with DataWorksEmulator() as emu, tempfile.TemporaryDirectory() as workdir:
         extras = {"retry_limit": 2, "qps": 1000, "read_timeout_ms": 30000}
         os.environ["AIRFLOW_CONN_DATAWORKS_DEFAULT"] = connection_json(emu, **extras)
-        import alibabacloud_dataworks_public20240518.client  # noqa: F401  (imported once, before the forks)
+        _import_before_forking()
 
         for number in numbers:
             driver = Driver(emu, Path(workdir), number)
