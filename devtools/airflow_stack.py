@@ -498,7 +498,7 @@ class AirflowStack:
         for (backfill_id,) in self.query(open_ones, dag_id, last_id):
             request = urllib.request.Request(f"{self.api_url}/api/v2/backfills/{backfill_id}/cancel", method="PUT")
             opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            with opener.open(request, timeout=30) as response:
+            with opener.open(request, timeout=120) as response:  # the api-server waits up to 60 s on SQLite
                 assert response.status == 200, response.status
 
     def task_logs(self) -> dict[Path, str]:
