@@ -74,7 +74,7 @@ $(VENV2)/.installed: pyproject.toml constraints/airflow.ini
 
 # Unit, emulator and dag.test() suites (examples included) on Airflow 2.11, in their own virtualenv.
 # (The end-to-end modules, tests/test_e2e_*, are Airflow 3's: api-server, dag-processor, React UI.) The exactly-once
-# driver runs 70 of its 210 sequences here (its forked workers run execute() the same way on 2.11; 210 take ~19 min).
+# driver runs 70 of its 210 sequences here (its forked workers run execute() the same way on 2.11; 216 s in CI).
 test-airflow2: $(VENV2)/.installed $(NODE_CLIENT)
 	EXACTLY_ONCE_FIRST=0 EXACTLY_ONCE_SEQUENCES=70 $(VENV2)/bin/python -m pytest -q -p no:cacheprovider tests \
 		--ignore-glob='tests/test_e2e_*'
