@@ -49,6 +49,9 @@ def build_credential(settings: ConnectionSettings) -> Any:
         cfg["security_token"] = s.security_token
     if s.auth_type in ("ram_role_arn", "oidc_role_arn"):
         cfg.update(role_arn=s.role_arn, role_session_name=s.role_session_name, sts_endpoint=s.sts_endpoint)
+        # The STS call obeys the connection's timeouts (ms), as the DataWorks calls do (the SDK's own read
+        # timeout is 5 s: a slow STS answer made it send a second AssumeRole).
+        cfg.update(timeout=s.read_timeout_ms, connect_timeout=s.connect_timeout_ms)
     if s.auth_type == "oidc_role_arn":
         _check_readable_token_file(s)
         cfg.update(oidc_provider_arn=s.oidc_provider_arn, oidc_token_file_path=s.oidc_token_file)
