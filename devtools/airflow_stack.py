@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +40,8 @@ from devtools.services import PostgresServer, RedisServer
 
 BIN = Path(sys.executable).parent
 EXECUTORS = ("local", "celery")
+#: Seconds between two looks at a wait's progress (each look is a query: on SQLite, a reader the components meet).
+PROGRESS_EVERY_S = 10
 
 
 def free_port() -> int:
@@ -48,18 +50,44 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: Any, what: str, timeout: float, interval: float = 0.5) -> Any:
-    """Call ``check`` until it returns something truthy; raise TimeoutError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(
+    check: Any,
+    what: str,
+    timeout: float,
+    interval: float = 0.5,
+    *,
+    progress: Callable[[], Any] | None = None,
+    limit: float | None = None,
+) -> Any:
+    """Call ``check`` every ``interval`` s until it returns something truthy; raise TimeoutError naming ``what``.
+
+    Without ``progress``, ``timeout`` s in all. With it, ``timeout`` s without progress: each change of
+    ``progress()`` (e.g. the task states) starts the ``timeout`` again, up to ``limit`` s in all (3 x ``timeout``
+    unless given). A loaded machine then slows a wait down without failing it; a hang still fails it, and the
+    error says what ``progress()`` last was.
+    """
+    started = time.monotonic()
+    end = started + (timeout if progress is None else (limit or 3 * timeout))
+    deadline, last, looked = started + timeout, None, -PROGRESS_EVERY_S
+    while (now := time.monotonic()) < min(deadline, end):
         try:
             result = check()
         except Exception:  # not up yet
             result = None
         if result:
             return result
+        if progress is not None and now - looked >= PROGRESS_EVERY_S:
+            looked = now
+            with contextlib.suppress(Exception):
+                if (seen := progress()) != last:
+                    deadline, last = now + timeout, seen
         time.sleep(interval)
-    raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+    if progress is None:
+        raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+    raise TimeoutError(
+        f"{what} not ready after {time.monotonic() - started:.0f} s (no progress for {timeout:.0f} s, or "
+        f"{limit or 3 * timeout:.0f} s in all); last seen: {repr(last)[:3000]}"
+    )
 
 
 class AirflowStack:
@@ -432,20 +460,40 @@ class AirflowStack:
     def task_states(self, dag_id: str) -> list[str]:
         return [r[0] for r in self.query("SELECT state FROM task_instance WHERE dag_id = ?", dag_id)]
 
+    def dag_progress(self, dag_id: str) -> list[tuple[Any, ...]]:
+        """What moves while ``dag_id``'s runs go on: its backfills (completed or not), each run's state and each of
+        its task instances' state and try (``(run_id, run state, task_id, map_index, state, try_number)``)."""
+        backfills = self.query("SELECT id, completed_at IS NOT NULL FROM backfill WHERE dag_id = ? ORDER BY id", dag_id)
+        tasks = self.query(
+            "SELECT r.run_id, r.state, ti.task_id, ti.map_index, ti.state, ti.try_number FROM dag_run r"
+            " LEFT JOIN task_instance ti ON ti.dag_id = r.dag_id AND ti.run_id = r.run_id WHERE r.dag_id = ?"
+            " ORDER BY r.logical_date, ti.task_id, ti.map_index",
+            dag_id,
+        )
+        return [("backfill", *row) for row in backfills] + tasks
+
     def wait_runs_finished(self, dag_id: str, count: int, timeout: float = 300) -> list[dict[str, Any]]:
+        """``dag_id``'s runs once there are ``count`` and all have finished; fails after ``timeout`` s without
+        progress (:meth:`dag_progress`), 3 x ``timeout`` s in all."""
+
         def finished() -> list[dict[str, Any]] | None:
             runs = self.runs(dag_id)
             done = [r for r in runs if r["state"] in ("success", "failed")]
             return runs if len(runs) >= count and len(done) == len(runs) else None
 
-        return wait_for(finished, f"{count} runs of {dag_id}", timeout, 1)
+        return wait_for(finished, f"{count} runs of {dag_id}", timeout, 1, progress=lambda: self.dag_progress(dag_id))
 
     def wait_backfills_complete(self, dag_id: str, timeout: float = 180) -> None:
+        """Until no backfill of ``dag_id`` is open; fails after ``timeout`` s without progress
+        (:meth:`dag_progress`), 3 x ``timeout`` s in all."""
+
         def complete() -> bool:
             open_ones = self.query("SELECT count(*) FROM backfill WHERE dag_id = ? AND completed_at IS NULL", dag_id)
             return open_ones[0][0] == 0
 
-        wait_for(complete, f"the backfills of {dag_id} to complete", timeout, 1)
+        wait_for(
+            complete, f"the backfills of {dag_id} to complete", timeout, 1, progress=lambda: self.dag_progress(dag_id)
+        )
 
     def backfill(self, dag_id: str, from_date: str, to_date: str, *extra: str) -> None:
         """Create a backfill (after the DAG's previous one is complete: Airflow allows one at a time).
