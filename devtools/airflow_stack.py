@@ -41,7 +41,7 @@ from devtools.services import PostgresServer, RedisServer
 BIN = Path(sys.executable).parent
 EXECUTORS = ("local", "celery")
 #: Seconds between two looks at a wait's progress (each look is a query: on SQLite, a reader the components meet).
-PROGRESS_EVERY_S = 10
+PROGRESS_EVERY_S = 10.0
 
 
 def free_port() -> int:
