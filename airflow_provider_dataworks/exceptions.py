@@ -89,6 +89,8 @@ class DataWorksApiError(DataWorksError):
     :param service: who answered: ``DataWorks``, or ``STS`` when a role's temporary key could not be had.
     :param conn_id: the Airflow connection the call was made with (named in the message: with several
         connections, e.g. one per account, it says which one to fix).
+    :param sent_at: when the attempt that failed was sent (epoch seconds, this host's clock): the latest instant
+        that surely came before DataWorks' answer (the quota deferral counts its day from it).
     """
 
     def __init__(
@@ -101,9 +103,11 @@ class DataWorksApiError(DataWorksError):
         *,
         service: str = "DataWorks",
         conn_id: str | None = None,
+        sent_at: float | None = None,
     ) -> None:
         self.action = action
         self.conn_id = conn_id
+        self.sent_at = sent_at
         self.service = service
         self.code = code
         self.api_message = message

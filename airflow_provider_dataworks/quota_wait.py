@@ -13,6 +13,7 @@ it fails the task at once, saying when the quota resets.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -32,6 +33,14 @@ def whose_quota(settings: ConnectionSettings) -> str:
     return f"the daily quota of the account of connection {settings.conn_id!r} in {where}"
 
 
+def refused_in_quota_day_of(err: DataWorksApiError) -> datetime:
+    """The instant whose quota day DataWorks refused ``err`` in: when the refused call was sent (before DataWorks
+    counted it), not when the error reached us. A call answered just before the reset and handled just after
+    it must wait for this reset, not the next one a day later. Now, if the error does not say."""
+    sent_at = err.sent_at if err.sent_at is not None else time.time()
+    return datetime.fromtimestamp(sent_at, timezone.utc)
+
+
 def defer_until_reset(
     task: Any,
     err: DataWorksApiError,
@@ -49,8 +58,7 @@ def defer_until_reset(
 
     from airflow_provider_dataworks.triggers.quota_reset import DataWorksQuotaResetTrigger
 
-    now = datetime.now(timezone.utc)
-    resume = settings.daily_quota_reset.resume_at(now)
+    resume = settings.daily_quota_reset.resume_at(refused_in_quota_day_of(err))
     when = resume.isoformat()
     quota = whose_quota(settings)
     if deferrals >= MAX_QUOTA_DEFERRALS:

@@ -3,14 +3,17 @@ task that meets the quota deferring to the reset through dag.test() instead of f
 
 from __future__ import annotations
 
+import asyncio
+import time as time_module
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.exceptions import DataWorksConfigError
+from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
 from airflow_provider_dataworks.hooks.connection import parse_connection
 from airflow_provider_dataworks.quota import RESUME_MARGIN_S, QuotaReset, parse_reset
+from airflow_provider_dataworks.quota_wait import refused_in_quota_day_of
 from tests.conftest import RELEASE, RUN_DATE, T, connection_json, dag_source, run_dag, task_states
 
 UTC = timezone.utc
@@ -84,6 +87,34 @@ def test_connection_quota_extras() -> None:
     for bad, says in (("0", "at least 1"), ("lots", "whole number")):
         with pytest.raises(DataWorksConfigError, match=f"extra 'daily_quota'='{bad}' must be .*{says}"):
             parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou", "daily_quota": bad})
+
+
+def test_a_refusal_answered_before_the_reset_and_handled_after_it_waits_for_this_reset() -> None:
+    """The quota day is the one the refused call was sent in: a loaded worker that reaches the deferral after the
+    reset must not wait a whole day for the next one (what a CI run's backfill did, before ``sent_at``)."""
+    reset = parse_reset("10:15:30 UTC")
+    at = utc(2026, 12, 2, 10, 15, 30)
+    err = DataWorksApiError("ListTaskInstances", "Throttling.Api.Risk", "quota", 429, sent_at=(at.timestamp() - 1))
+    assert reset.resume_at(refused_in_quota_day_of(err)) == at + timedelta(seconds=RESUME_MARGIN_S)
+    late = DataWorksApiError("ListTaskInstances", "Throttling.Api.Risk", "quota", 429, sent_at=at.timestamp())
+    assert reset.resume_at(refused_in_quota_day_of(late)) == at + timedelta(days=1, seconds=RESUME_MARGIN_S)
+
+
+def test_the_refused_call_says_when_it_was_sent_sync_and_async(
+    emulator: DataWorksEmulator, dataworks_conn: str
+) -> None:
+    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
+    emulator.load_spec({"quota": {"daily": 1}})
+    hook = DataWorksHook()
+    hook.get_task(RELEASE)
+    for call in (lambda: hook.get_task(RELEASE), lambda: asyncio.run(hook.aget_task(RELEASE))):
+        before = time_module.time()
+        with pytest.raises(DataWorksApiError) as err:
+            call()
+        assert err.value.daily_quota and err.value.sent_at is not None
+        assert before <= err.value.sent_at <= time_module.time()
+    assert len(emulator.calls_of("GetTask")) == 3  # refused at once, not retried
 
 
 # ------------------------------------------------------------------------------------------ the emulator

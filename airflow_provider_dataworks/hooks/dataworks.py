@@ -37,6 +37,7 @@ import asyncio
 import logging
 import re
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
@@ -107,9 +108,11 @@ class _Wait:
         return max(backoff, hint) if hint is not None else backoff
 
 
-def _to_api_error(action: str, err: BaseException, conn_id: str | None = None) -> DataWorksApiError:
-    """The SDK's exception as our own, with Code, Message, RequestId and the connection's id and nothing else
-    (no headers)."""
+def _to_api_error(
+    action: str, err: BaseException, conn_id: str | None = None, sent_at: float | None = None
+) -> DataWorksApiError:
+    """The SDK's exception as our own, with Code, Message, RequestId, the connection's id and when the failed
+    attempt was sent (epoch s), and nothing else (no headers)."""
     from Tea.exceptions import UnretryableException
 
     if isinstance(err, UnretryableException):
@@ -119,7 +122,7 @@ def _to_api_error(action: str, err: BaseException, conn_id: str | None = None) -
             return failed
         detail = f"{type(inner).__name__}: {inner}" if inner is not None else str(err.message)
         return DataWorksApiError(
-            action, "NoAnswer", f"no usable answer from DataWorks ({detail[:300]})", conn_id=conn_id
+            action, "NoAnswer", f"no usable answer from DataWorks ({detail[:300]})", conn_id=conn_id, sent_at=sent_at
         )
     data = getattr(err, "data", None) or {}
     message = data.get("Message") if isinstance(data, dict) else None
@@ -130,6 +133,7 @@ def _to_api_error(action: str, err: BaseException, conn_id: str | None = None) -
         getattr(err, "status_code", None),
         getattr(err, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None),
         conn_id=conn_id,
+        sent_at=sent_at,
     )
 
 
@@ -291,17 +295,20 @@ class DataWorksHook(BaseHook):
         client = self._client_for(settings)
         method = getattr(client, f"{_snake(action)}_with_options")
         limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
+        sent_at: float | None = None
 
         def attempt() -> Any:
+            nonlocal sent_at
             limiter.wait()
             request, runtime = self._request_objects(action, params)
+            sent_at = time.time()
             return method(request, runtime)
 
         try:
             response = Retrying(**self._retrying_kwargs(settings, action, retry_ambiguous))(attempt)
         except Exception as err:
             if _is_sdk_error(err):
-                raise _to_api_error(action, err, settings.conn_id) from err
+                raise _to_api_error(action, err, settings.conn_id, sent_at) from err
             raise
         return response.body.to_map()
 
@@ -312,15 +319,17 @@ class DataWorksHook(BaseHook):
         client = self._client or await asyncio.to_thread(self._client_for, settings)
         method: Callable[..., Awaitable[Any]] = getattr(client, f"{_snake(action)}_with_options_async")
         limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
+        sent_at: float | None = None
         try:
             async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action, retry_ambiguous)):
                 with attempt:
                     await limiter.await_slot()
                     request, runtime = self._request_objects(action, params)
+                    sent_at = time.time()
                     response = await method(request, runtime)
         except Exception as err:
             if _is_sdk_error(err):
-                raise _to_api_error(action, err, settings.conn_id) from err
+                raise _to_api_error(action, err, settings.conn_id, sent_at) from err
             raise
         return response.body.to_map()
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -228,10 +227,10 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
 
     async def _sleep_through_quota(self, hook: Any, err: DataWorksApiError) -> tuple[float, str]:
         """The daily quota is used up: (epoch seconds to poll again at, the note a timeout event carries)."""
-        from airflow_provider_dataworks.quota_wait import whose_quota
+        from airflow_provider_dataworks.quota_wait import refused_in_quota_day_of, whose_quota
 
         settings = await hook.aget_settings()
-        resume = settings.daily_quota_reset.resume_at(datetime.now(timezone.utc))
+        resume = settings.daily_quota_reset.resume_at(refused_in_quota_day_of(err))
         quota = whose_quota(settings)
         self.log.warning("%s used up (%s, on %s); the wait sleeps until %s and polls again.",
                          quota[0].upper() + quota[1:], err.code, err.action, resume.isoformat())  # fmt: skip

@@ -1,7 +1,7 @@
 """End-to-end DAG: release node 700001 for each logical date, nothing more (tests/test_e2e_quota.py).
 
 Its connection ``dataworks_quota`` (the stack's connections file) carries a small ``daily_quota`` and a
-``daily_quota_reset`` a minute ahead, so that a backfill meets the quota mid-way and goes on after the reset.
+``daily_quota_reset`` two minutes ahead, so that a backfill meets the quota mid-way and goes on after the reset.
 """
 
 from __future__ import annotations
