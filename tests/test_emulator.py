@@ -84,7 +84,7 @@ def test_async_client_speaks_to_the_emulator(emulator: DataWorksEmulator) -> Non
 def test_every_other_operation(emulator: DataWorksEmulator) -> None:
     c = client(emulator)
     task = c.get_task(m.GetTaskRequest(id=RELEASE)).body.task
-    assert (task.project_id, task.trigger.cron, task.type) == (WORKSPACE, "30 0 * * *", "SCHEDULER_TRIGGER")
+    assert (task.project_id, task.trigger.cron, task.type) == (WORKSPACE, "00 30 00 * * ?", "SCHEDULER_TRIGGER")
     assert c.get_project(m.GetProjectRequest(id=WORKSPACE)).body.project.status == "Available"
     projects = c.list_projects(m.ListProjectsRequest(page_size=1)).body.paging_info
     assert (projects.total_count, projects.projects[0].id) == (1, WORKSPACE)

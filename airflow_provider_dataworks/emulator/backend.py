@@ -3,7 +3,9 @@
 ``wire.py`` / ``operations.py`` parse requests and render answers from this model. Time comes from an
 :class:`EmulatorClock`; instances progress lazily, each time the model is read, so moving a frozen clock
 by a day is instant. The behaviour emulated, and the choices made where DataWorks' documentation is
-silent, are described in the README ("Testing your DAGs with the emulator").
+silent, are described in the README ("Testing your DAGs with the emulator"). Rules kept apart: ``cycles.py`` (a
+scheduled instance's recurrence: SkipCycle, calendars), ``runs.py`` (backfills, manual runs, smoke tests); the
+official value sets are ``vocab.py``'s.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from airflow_provider_dataworks.emulator import runs
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
-from airflow_provider_dataworks.emulator.schedule import CronSchedule, bizdate_of, parse_cron, runs_on_day
-from airflow_provider_dataworks.models import TaskInstanceStatus as S
-from airflow_provider_dataworks.models import TriggerRecurrence
+from airflow_provider_dataworks.emulator.cycles import SchedulingCalendar, scheduled_recurrence
+from airflow_provider_dataworks.emulator.schedule import CronSchedule, bizdate_of, daily_runs, parse_cron
+from airflow_provider_dataworks.emulator.vocab import RerunMode, TriggerRecurrence, parse
+from airflow_provider_dataworks.emulator.vocab import Status as S
 from airflow_provider_dataworks.regions import region_timezone, validate_timezone
 from airflow_provider_dataworks.timing import to_epoch_ms
 
@@ -99,6 +103,10 @@ class Task:
     instance_mode: str
     rank: int  # topological position: upstream tasks always have a lower rank
     failing_runs: int = 0  # the first N runs of each instance end Failure whatever ``outcome`` says (a flaky job)
+    rerun_mode: RerunMode = RerunMode.ALL_ALLOWED
+    calendar: SchedulingCalendar = field(default_factory=SchedulingCalendar)
+    owner: str | None = None  # the owner's account id (None: the workspace's owner)
+    resource_group: str | None = None  # its scheduling resource group (None: the workspace's)
 
 
 @dataclass
@@ -131,6 +139,15 @@ class Instance:
     releases: int = 0
     dropped_triggers: int = 0
     repeated_triggers: int = 0
+    workflow_instance_type: str = "Normal"  # the official WorkflowInstanceType values (vocab.WorkflowInstanceType)
+    trigger_type: str = "Scheduler"
+    rerun_mode: RerunMode = RerunMode.ALL_ALLOWED
+    #: When WaitTime ends (None: the scheduled TriggerTime); a manual run or smoke test starts when created.
+    run_at: datetime | None = None
+    #: The earlier runs (one frozen copy per RunNumber before the current one), oldest first.
+    history: list[Instance] = field(default_factory=list)
+    #: ``UseLatestConfig`` of the last RerunTaskInstances that reran it (None: never rerun, or not sent).
+    use_latest_config: bool | None = None
 
 
 @dataclass
@@ -142,6 +159,7 @@ class WorkflowInstance:
     bizdate: datetime
     created_at: datetime
     instance_ids: list[int] = field(default_factory=list)
+    type: str = "Normal"  # WorkflowInstance.Type
 
 
 @dataclass(frozen=True)
@@ -255,24 +273,25 @@ class Backend:
         deployed_at: datetime | None = None,
         instance_mode: str = "T+1",
         failing_runs: int = 0,
+        rerun_mode: str = "AllAllowed",
+        calendar: SchedulingCalendar | Mapping[str, Iterable[date | str]] | None = None,
+        owner: str | None = None,
+        resource_group: str | None = None,
     ) -> Task:
         """Deploy a task. ``cron`` is read in the workspace zone; upstream tasks must exist already.
 
         ``failing_runs``: the first N runs of each of its instances fail (a rerun after them ends in ``outcome``).
+        ``recurrence``: any official ``TriggerRecurrence`` (``Manual``: a manual task, no scheduled instances).
+        ``rerun_mode``: ``AllAllowed`` / ``FailureAllowed`` / ``AllDenied``. ``calendar``: ``{"skip": [dates],
+        "pause": [dates]}``, scheduled dates whose instances are ``SkipCalendar`` dry runs / ``PauseCalendar``.
+        ``owner`` (account id) and ``resource_group`` default to the workspace's.
         """
         with self._lock:
             ws = self._workspace(workspace if isinstance(workspace, int) else workspace.id)
-            if task_id in self.tasks:
-                raise ValueError(f"task {task_id} exists already")
             ups = [int(u) for u in upstream]
-            for up in ups:
-                if up not in self.tasks or self.tasks[up].workspace_id != ws.id:
-                    raise ValueError(f"upstream task {up} of task {task_id} is not in workspace {ws.id}")
-            if instance_mode not in ("T+1", "Immediately"):
-                raise ValueError("instance_mode must be 'T+1' or 'Immediately'")
-            wf_id = workflow_id or min(w.id for w in self.workflows.values() if w.workspace_id == ws.id)
-            if wf_id not in self.workflows:
-                raise ValueError(f"workflow {wf_id} does not exist")
+            wf_id = self._check_new_task(ws, task_id, ups, instance_mode, workflow_id)
+            if env_type not in ("Prod", "Dev"):
+                raise ValueError(f"env_type {env_type!r} is not an official value (Prod, Dev)")
             task = Task(
                 id=int(task_id),
                 workspace_id=ws.id,
@@ -283,13 +302,17 @@ class Backend:
                 upstream=ups,
                 duration=duration if duration is not None else timedelta(0 if http_trigger else 60),
                 outcome=S(outcome),
-                recurrence=TriggerRecurrence(recurrence),
+                recurrence=parse(TriggerRecurrence, recurrence, "recurrence"),
                 env_type=env_type,
                 task_type=task_type or (HTTP_TRIGGER_TYPE if http_trigger else "ODPS_SQL"),
                 deployed_at=deployed_at,
                 instance_mode=instance_mode,
                 rank=1 + max((self.tasks[u].rank for u in ups), default=0),
                 failing_runs=int(failing_runs),
+                rerun_mode=parse(RerunMode, rerun_mode, "rerun_mode"),
+                calendar=SchedulingCalendar.of(calendar),
+                owner=owner,
+                resource_group=resource_group,
             )
             if task.outcome not in S.terminal():
                 raise ValueError("outcome must be 'Success' or 'Failure'")
@@ -298,6 +321,22 @@ class Backend:
                 if ws_id == ws.id:
                     self._generate(task, day)
             return task
+
+    def _check_new_task(
+        self, ws: Workspace, task_id: int, ups: list[int], instance_mode: str, workflow_id: int | None
+    ) -> int:
+        """Raise ValueError unless a task ``task_id`` can be deployed so; its workflow id."""
+        if task_id in self.tasks:
+            raise ValueError(f"task {task_id} exists already")
+        for up in ups:
+            if up not in self.tasks or self.tasks[up].workspace_id != ws.id:
+                raise ValueError(f"upstream task {up} of task {task_id} is not in workspace {ws.id}")
+        if instance_mode not in ("T+1", "Immediately"):
+            raise ValueError("instance_mode must be 'T+1' or 'Immediately'")
+        wf_id = workflow_id or min(w.id for w in self.workflows.values() if w.workspace_id == ws.id)
+        if wf_id not in self.workflows:
+            raise ValueError(f"workflow {wf_id} does not exist")
+        return wf_id
 
     # ----------------------------------------------------------------------------------- access
     def workspace_named(self, kind: str, ident: int) -> Workspace | None:
@@ -488,9 +527,33 @@ class Backend:
                 result[wfi_id] = (True, "")
             return result
 
-    def rerun(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
-        """RerunTaskInstances: each finished instance runs again (its RunNumber + 1); its downstream follow."""
-        return self._per_instance(ids, self._rerun_one)
+    def rerun(self, ids: Iterable[int], use_latest_config: bool | None = None) -> dict[int, tuple[bool, str]]:
+        """RerunTaskInstances: each finished instance its ``RerunMode`` allows runs again (its RunNumber + 1; the
+        run before is kept in its history); its downstream follow. ``use_latest_config`` is recorded on it, and when
+        true the instance takes its task's current rerun mode for later reruns."""
+
+        def rerun_one(inst: Instance, now: datetime) -> str | None:
+            refused = self._rerun_refused(inst)
+            if refused is None:
+                inst.use_latest_config = use_latest_config
+                if use_latest_config:
+                    inst.rerun_mode = self.tasks[inst.task_id].rerun_mode
+                self._rerun_one(inst, now)
+            return refused
+
+        return self._per_instance(ids, rerun_one)
+
+    @staticmethod
+    def _rerun_refused(inst: Instance) -> str | None:
+        """Why ``inst`` may not be rerun now (None: it may)."""
+        if not inst.status.is_terminal:
+            return f"Only a finished instance can be rerun; it is {inst.status.value}."
+        mode = inst.rerun_mode
+        if mode == RerunMode.ALL_DENIED:
+            return "The task instance cannot be rerun: its RerunMode is AllDenied (no rerun, failed or succeeded)."
+        if mode == RerunMode.FAILURE_ALLOWED and inst.status == S.SUCCESS:
+            return "The task instance cannot be rerun: its RerunMode is FailureAllowed and it succeeded."
+        return None
 
     def set_success(self, ids: Iterable[int]) -> dict[int, tuple[bool, str]]:
         return self._per_instance(ids, lambda inst, now: self._force(inst, S.SUCCESS, now))
@@ -542,20 +605,22 @@ class Backend:
         return True
 
     def _from_wait_time(self, inst: Instance, task: Task, now: datetime) -> bool:
-        """At the scheduled time: a dry run (Skip) ends Success, Pause ends Failure, else WaitTrigger/WaitResource."""
+        """At the scheduled time: a dry run (Skip...) ends Success, a paused one (Pause...) Failure, else
+        WaitTrigger (a scheduled HTTP trigger instance) / WaitResource."""
         assert inst.ready_at is not None
-        at = max(inst.ready_at, inst.trigger_time)
+        at = max(inst.ready_at, inst.run_at or inst.trigger_time)
         if now < at:
             self._expire_kept_trigger(inst, now)
             return False
-        if inst.recurrence == TriggerRecurrence.SKIP:
+        recurrence = parse(TriggerRecurrence, inst.recurrence, "recurrence")
+        if recurrence.is_dry_run:
             inst.finished_at = at
             inst.releases += 1 if task.http_trigger else 0
             self._set(inst, S.SUCCESS, at)
-        elif inst.recurrence == TriggerRecurrence.PAUSE:
+        elif recurrence.is_paused:
             inst.finished_at = at
             self._set(inst, S.FAILURE, at)
-        elif task.http_trigger:
+        elif task.http_trigger and inst.workflow_instance_type == "Normal":
             inst.waiting_trigger_at = at
             self._set(inst, S.WAIT_TRIGGER, at)
         else:
@@ -660,12 +725,14 @@ class Backend:
         """Create ``task``'s instances of scheduled day ``day`` (if due) and link them to their upstreams.
 
         Only tasks deployed before ``generation_time`` get the day, except that an ``Immediately`` task gets
-        the rest of its deploy day. An instance depends on the upstream instance with the same period number
-        when both tasks have as many that day, else on all of them (never on another day's).
+        the rest of its deploy day. A weekly / monthly node gets an instance every day (``SkipCycle`` dry runs
+        outside its cycle); a ``Manual`` task none (it is not scheduled).
         """
         ws = self.workspaces[task.workspace_id]
         gen_at = self.generation_time(ws, day)
-        runs = runs_on_day(task.schedule, day, ws.timezone)
+        if task.recurrence == TriggerRecurrence.MANUAL:
+            return
+        runs = daily_runs(task.schedule, day, ws.timezone)
         if task.deployed_at is not None and task.deployed_at >= gen_at:
             immediate = task.instance_mode == "Immediately" and task.deployed_at.astimezone(ws.zone).date() == day
             if not immediate or self.now() < task.deployed_at:
@@ -677,29 +744,48 @@ class Backend:
         wfi = self._workflow_instance(task.workflow_id, ws, day)
         created = []
         for period, run in enumerate(runs, start=1):
-            inst = Instance(
-                id=next(self._instance_ids),
-                task_id=task.id,
-                workspace_id=ws.id,
-                workflow_instance_id=wfi.id,
-                scheduled_day=day,
-                trigger_time=run.scheduled_at,
-                bizdate=bizdate_of(day, ws.timezone),
-                period_number=period,
-                recurrence=TriggerRecurrence.SKIP if run.dry_run else task.recurrence,
-                created_at=gen_at,
-                modified_at=gen_at,
-            )
-            self.instances[inst.id] = inst
+            recurrence = scheduled_recurrence(task.recurrence, run, day, task.calendar)
+            inst = self.new_instance(task, wfi, run.scheduled_at, period, recurrence, gen_at)
             self._by_task_time[(task.id, to_epoch_ms(run.scheduled_at))] = inst.id
-            self._active[inst.id] = inst
-            wfi.instance_ids.append(inst.id)
             created.append(inst)
+        self._link_upstream(task, created, day)
+
+    def new_instance(
+        self, task: Task, wfi: WorkflowInstance, at: datetime, period: int, recurrence: TriggerRecurrence,
+        created: datetime,
+    ) -> Instance:  # fmt: skip
+        """Add one active instance of ``task`` scheduled ``at`` to workflow instance ``wfi`` (caller holds the lock)."""
+        inst = Instance(
+            id=next(self._instance_ids),
+            task_id=task.id,
+            workspace_id=task.workspace_id,
+            workflow_instance_id=wfi.id,
+            scheduled_day=wfi.scheduled_day,
+            trigger_time=at,
+            bizdate=wfi.bizdate,
+            period_number=period,
+            recurrence=recurrence,
+            created_at=created,
+            modified_at=created,
+            workflow_instance_type=wfi.type,
+            rerun_mode=task.rerun_mode,
+        )
+        self.instances[inst.id] = inst
+        self._active[inst.id] = inst
+        wfi.instance_ids.append(inst.id)
+        return inst
+
+    def _link_upstream(self, task: Task, created: list[Instance], day: date) -> None:
+        """An instance depends on the upstream's scheduled instance with the same period number when both tasks
+        have as many that day, else on all of them (never on another day's, nor on a backfill's or manual run's)."""
         for up_task_id in task.upstream:
             ups = sorted(
-                (i for i in self.instances.values() if i.task_id == up_task_id and i.scheduled_day == day),
+                (
+                    i for i in self.instances.values()
+                    if i.task_id == up_task_id and i.scheduled_day == day and i.workflow_instance_type == "Normal"
+                ),
                 key=lambda i: i.trigger_time,
-            )
+            )  # fmt: skip
             for inst in created:
                 linked = [ups[inst.period_number - 1]] if len(ups) == len(created) else ups
                 for up in linked:
@@ -707,19 +793,30 @@ class Backend:
                     up.downstream_ids.append(inst.id)
 
     def _workflow_instance(self, workflow_id: int, ws: Workspace, day: date) -> WorkflowInstance:
+        """The scheduled (``Normal``) workflow instance of ``workflow_id`` and ``day``, created when first needed."""
         key = (workflow_id, day)
         if key not in self._workflow_instance_of:
-            wfi = WorkflowInstance(
-                next(self._workflow_instance_ids),
-                workflow_id,
-                ws.id,
-                day,
-                bizdate_of(day, ws.timezone),
-                self.generation_time(ws, day),
-            )
-            self.workflow_instances[wfi.id] = wfi
+            wfi = self.new_workflow_instance(workflow_id, ws, day, "Normal", self.generation_time(ws, day))
             self._workflow_instance_of[key] = wfi.id
         return self.workflow_instances[self._workflow_instance_of[key]]
+
+    def new_workflow_instance(
+        self, workflow_id: int, ws: Workspace, day: date, kind: str, created: datetime
+    ) -> WorkflowInstance:
+        """A new workflow instance of type ``kind`` for scheduled day ``day`` (caller holds the lock)."""
+        wfi = WorkflowInstance(
+            next(self._workflow_instance_ids), workflow_id, ws.id, day, bizdate_of(day, ws.timezone), created, type=kind
+        )
+        self.workflow_instances[wfi.id] = wfi
+        return wfi
+
+    def add_instance_run(
+        self, task_id: int, scheduled_at_ms: int, workflow_instance_type: str, *, status: str | None = None
+    ) -> Instance:
+        """A backfill, manual run, smoke test or triggered workflow of ``task_id`` for the day whose scheduled
+        TriggerTime is ``scheduled_at_ms``: see ``runs.add_instance_run``."""
+        with self._lock:
+            return runs.add_instance_run(self, task_id, scheduled_at_ms, workflow_instance_type, status)
 
     # ----------------------------------------------------------------------------------- helpers
     def _workspace(self, workspace_id: int) -> Workspace:
@@ -763,8 +860,7 @@ class Backend:
         return None
 
     def _rerun_one(self, inst: Instance, now: datetime) -> str | None:
-        if not inst.status.is_terminal:
-            return f"Only a finished instance can be rerun; it is {inst.status.value}."
+        inst.history.append(replace(inst, history=[], upstream_ids=[], downstream_ids=[]))
         inst.run_number += 1
         inst.ready_at = inst.started_at = inst.finished_at = None
         inst.waiting_trigger_at = inst.waiting_resource_at = None

@@ -28,16 +28,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from airflow_provider_dataworks.emulator.backend import ApiError, Instance
-from airflow_provider_dataworks.emulator.operations import render_instance, render_workflow_instance
+from airflow_provider_dataworks.emulator.render import render_instance, render_workflow_instance
 from airflow_provider_dataworks.emulator.spec import _aware
 
 if TYPE_CHECKING:
     from airflow_provider_dataworks.emulator.server import DataWorksEmulator
 
 
+_TIMES = ("StartedTime", "FinishedTime", "WaitingTriggerTime", "WaitingResourceTime")
+
+
 def instance_summary(emu: DataWorksEmulator, inst: Instance) -> dict[str, Any]:
-    """An instance as the API renders it, plus the emulator's trigger counters."""
+    """An instance as the API renders it (with every time field: null when unset, unlike the API), plus the
+    emulator's trigger counters."""
     return {
+        **dict.fromkeys(_TIMES),
         **render_instance(emu.backend, inst),
         "AcceptedTriggers": inst.accepted_triggers,
         "Releases": inst.releases,

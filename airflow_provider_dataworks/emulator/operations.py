@@ -1,10 +1,12 @@
 """The emulated OpenAPI operations: typed parameters in, the documented PascalCase JSON out.
 
-Each operation declares its parameters (name -> type, required); :func:`parse_params` types the merged
-query and form fields the way the SDK sends them (integers as text, booleans as ``True``/``False``,
-arrays as one JSON-encoded field) and answers a missing or mistyped one with a 400 that names it. It also
-declares what its id parameters name (a workspace, task, instance, workflow instance): :meth:`Operation.carry_out`
-lets the backend refuse a caller those belong to another account or region of (``Backend.check_access``).
+Each operation declares its official parameters (name -> position, type, required, enum; Alibaba's metadata,
+checked by ``tests/test_api_meta.py``); :func:`parse_params` types the merged query and form fields the way the SDK
+sends them (integers as text, booleans as ``True``/``False``, arrays as one JSON-encoded field), answers a missing
+required one with the gateway's 400 ``Missing<Name>`` and a mistyped one or a value outside its official enum with
+400 ``Invalid.Param``. A parameter is accepted at either position (signature-v1 clients send everything in the
+query). It also declares what its id parameters name (a workspace, task, instance, workflow instance):
+:meth:`Operation.carry_out` lets the backend refuse a caller those belong to another account or region of.
 """
 
 from __future__ import annotations
@@ -14,20 +16,41 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Caller, Instance, WorkflowInstance
-from airflow_provider_dataworks.models import TaskInstanceStatus
-from airflow_provider_dataworks.timing import to_epoch_ms
+from airflow_provider_dataworks.emulator import listing
+from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Caller
+from airflow_provider_dataworks.emulator.render import (
+    render_instance,
+    render_project,
+    render_task,
+    render_workflow_instance,
+)
+from airflow_provider_dataworks.emulator.vocab import (
+    ProjectEnv,
+    Status,
+    TriggerRecurrence,
+    TriggerType,
+    WorkflowInstanceType,
+)
 
 API_VERSION = "2024-05-18"
+#: Official page-size maxima (ListTaskInstances: the SDK's doc, 500; ListProjects: the API doc, 100). An operation
+#: whose docs state none (ListDownstreamTaskInstances) takes up to 500. Above the maximum: 400 ``Invalid.Param``.
 MAX_PAGE_SIZE = 500
+PAGE_SIZE_MAX = {"ListTaskInstances": 500, "ListProjects": 100, "ListDownstreamTaskInstances": 500}
+PROJECT_STATUSES = (
+    "Available", "DeleteFailed", "Deleting", "Forbidden", "Frozen", "InitFailed", "Initializing", "UpdateFailed",
+    "Updating",
+)  # fmt: skip
 
 Handler = Callable[[Backend, dict[str, Any], Caller], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Param:
-    kind: str  # "int" | "str" | "bool" | "int_list"
+    kind: str  # "int" | "str" | "bool" | "int_list" | "str_list" | "json"
     required: bool = False
+    position: str = "Body"  # "Query" | "Body": where the official metadata puts it (either is accepted)
+    enum: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,7 @@ class Operation:
     handler: Handler
     #: parameter -> what its id (or each id of a list) names: a key of ``backend.RESOURCE_KINDS``
     names: Mapping[str, str] = field(default_factory=dict)
+    method: str = "POST"
 
     def carry_out(self, backend: Backend, caller: Caller, fields: Mapping[str, str]) -> dict[str, Any]:
         """Type ``fields``, check that ``caller`` may use what they name, and carry the operation out."""
@@ -69,6 +93,10 @@ def parse_params(spec: Mapping[str, Param], raw: Mapping[str, str]) -> dict[str,
                 raise ApiError(400, f"Missing{name}", f"{name} is mandatory for this action.")
             continue
         typed[name] = _convert(name, param.kind, value)
+        if param.enum is not None and typed[name] not in param.enum:
+            raise ApiError(
+                400, "Invalid.Param", f"The parameter {name} has no value {value!r} (one of {', '.join(param.enum)})."
+            )
     return typed
 
 
@@ -80,171 +108,62 @@ def _convert(name: str, kind: str, value: str) -> Any:
             if value not in ("True", "False", "true", "false"):
                 raise ValueError(value)
             return value.lower() == "true"
-        if kind == "int_list":
+        if kind in ("int_list", "str_list", "json"):
             items = json.loads(value)
+            if kind == "json":
+                return items
             if not isinstance(items, list):
                 raise ValueError(value)
-            return [int(i) for i in items]
+            return [int(i) for i in items] if kind == "int_list" else [str(i) for i in items]
     except (ValueError, TypeError) as err:
-        expected = {"int": "an integer", "bool": "True or False", "int_list": "a JSON array of integers"}[kind]
+        expected = {
+            "int": "an integer", "bool": "True or False", "int_list": "a JSON array of integers",
+            "str_list": "a JSON array of strings", "json": "JSON",
+        }[kind]  # fmt: skip
         raise ApiError(400, "Invalid.Param", f"The parameter {name} must be {expected}, got {value!r}.") from err
     return value
 
 
-# --------------------------------------------------------------------------------------------- render
-def _ms(moment: Any) -> int | None:
-    return None if moment is None else to_epoch_ms(moment)
-
-
-def render_instance(backend: Backend, inst: Instance) -> dict[str, Any]:
-    task = backend.tasks[inst.task_id]
-    ws = backend.workspaces[inst.workspace_id]
-    workflow = backend.workflows[task.workflow_id]
-    return {
-        "Id": inst.id,
-        "TaskId": task.id,
-        "TaskName": task.name,
-        "TaskType": task.task_type,
-        "ProjectId": ws.id,
-        "ProjectEnv": task.env_type,
-        "EnvType": task.env_type,
-        "Bizdate": _ms(inst.bizdate),
-        "TriggerTime": _ms(inst.trigger_time),
-        "TriggerType": "Scheduler",
-        "TriggerRecurrence": inst.recurrence.value,
-        "Status": inst.status.value,
-        "PeriodNumber": inst.period_number,
-        "RunNumber": inst.run_number,
-        "WorkflowId": workflow.id,
-        "WorkflowName": workflow.name,
-        "WorkflowInstanceId": inst.workflow_instance_id,
-        "WorkflowInstanceType": "Normal",
-        "UnifiedWorkflowInstanceId": inst.workflow_instance_id,
-        "CreateTime": _ms(inst.created_at),
-        "ModifyTime": _ms(inst.modified_at),
-        "StartedTime": _ms(inst.started_at),
-        "FinishedTime": _ms(inst.finished_at),
-        "WaitingTriggerTime": _ms(inst.waiting_trigger_at),
-        "WaitingResourceTime": _ms(inst.waiting_resource_at),
-        "Owner": ws.owner,
-        "CreateUser": ws.owner,
-        "ModifyUser": ws.owner,
-        "Priority": 1,
-        "RerunMode": "AllAllowed",
-        "Timeout": 0,
-        "Runtime": {"Gateway": "emulator", "ProcessId": f"T3_{inst.id}"},
-        "RuntimeResource": {"ResourceGroupId": f"Serverless_res_group_{ws.id}"},
-    }
-
-
-def render_workflow_instance(backend: Backend, wfi: WorkflowInstance) -> dict[str, Any]:
-    status, started, finished = backend.workflow_status(wfi)
-    ws = backend.workspaces[wfi.workspace_id]
-    return {
-        "Id": wfi.id,
-        "WorkflowId": wfi.workflow_id,
-        "Name": backend.workflows[wfi.workflow_id].name,
-        "ProjectId": wfi.workspace_id,
-        "EnvType": "Prod",
-        "Type": "Normal",
-        "BizDate": _ms(wfi.bizdate),
-        "Status": status.value,
-        "StartedTime": _ms(started),
-        "FinishedTime": _ms(finished),
-        "CreateTime": _ms(wfi.created_at),
-        "ModifyTime": _ms(wfi.created_at),
-        "Owner": ws.owner,
-        "CreateUser": ws.owner,
-        "ModifyUser": ws.owner,
-        "UnifiedWorkflowInstanceId": wfi.id,
-    }
-
-
-def render_project(backend: Backend, project_id: int) -> dict[str, Any]:
-    ws = backend.workspace(project_id)
-    return {
-        "Id": ws.id,
-        "Name": ws.name,
-        "DisplayName": ws.name,
-        "Description": f"Emulated workspace in {ws.region} ({ws.timezone})",
-        "Owner": ws.owner,
-        "Status": "Available",
-        "DevEnvironmentEnabled": False,
-        "DevRoleDisabled": True,
-        "PaiTaskEnabled": False,
-        "AliyunResourceGroupId": "rg-emulator",
-    }
-
-
-def _page(items: list[Any], params: Mapping[str, Any], default_size: int = 10) -> tuple[list[Any], dict[str, int]]:
+# --------------------------------------------------------------------------------------------- paging
+def _page(
+    items: list[Any], params: Mapping[str, Any], max_size: int = MAX_PAGE_SIZE, default_size: int = 10
+) -> tuple[list[Any], dict[str, int]]:
     number = params.get("PageNumber", 1)
     size = params.get("PageSize", default_size)
     if number < 1:
         raise ApiError(400, "Invalid.Param", "The parameter PageNumber must be 1 or more.")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ApiError(400, "Invalid.Param", f"The parameter PageSize must be between 1 and {MAX_PAGE_SIZE}.")
+    if not 1 <= size <= max_size:
+        raise ApiError(400, "Invalid.Param", f"The parameter PageSize must be between 1 and {max_size}.")
     start = (number - 1) * size
     return items[start : start + size], {"PageNumber": number, "PageSize": size, "TotalCount": len(items)}
 
 
 # --------------------------------------------------------------------------------------------- handlers
 def trigger_scheduler_task_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    env = p["EnvType"]
-    if env not in ("Prod", "Dev"):
-        raise ApiError(400, "Invalid.Param", f"The parameter EnvType must be Prod or Dev, got {env!r}.")
-    backend.trigger(p["TaskId"], p["TriggerTime"], env)
+    """``EnvType`` is optional: omitted, the trigger names the Prod instance (the official default)."""
+    backend.trigger(p["TaskId"], p["TriggerTime"], p.get("EnvType", "Prod"))
     return {"Success": True}
 
 
 def get_task_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    return {"TaskInstance": render_instance(backend, backend.instance(p["Id"]))}
-
-
-_SORT_KEYS: dict[str, Callable[[Instance], Any]] = {
-    "Id": lambda i: i.id,
-    "TriggerTime": lambda i: i.trigger_time,
-    "StartedTime": lambda i: (i.started_at is not None, i.started_at),
-    "FinishedTime": lambda i: (i.finished_at is not None, i.finished_at),
-    "CreateTime": lambda i: i.created_at,
-}
+    return {"TaskInstance": render_instance(backend, backend.instance(p["Id"]), "get")}
 
 
 def list_task_instances(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    instances = backend.list_instances(p["ProjectId"], p["Bizdate"])
-    if "TaskId" in p:
-        instances = [i for i in instances if i.task_id == p["TaskId"]]
-    if "TaskIds" in p:
-        instances = [i for i in instances if i.task_id in set(p["TaskIds"])]
-    if "Ids" in p:
-        instances = [i for i in instances if i.id in set(p["Ids"])]
-    if "Id" in p:
-        instances = [i for i in instances if i.id == p["Id"]]
-    if "WorkflowInstanceId" in p:
-        instances = [i for i in instances if i.workflow_instance_id == p["WorkflowInstanceId"]]
-    if "Status" in p:
-        try:
-            wanted = TaskInstanceStatus(p["Status"])
-        except ValueError as err:
-            raise ApiError(400, "Invalid.Param", f"The parameter Status has no value {p['Status']!r}.") from err
-        instances = [i for i in instances if i.status == wanted]
-    if "ProjectEnv" in p:
-        instances = [i for i in instances if backend.tasks[i.task_id].env_type == p["ProjectEnv"]]
-    sort_by = p.get("SortBy", "Id Desc").split()
-    if sort_by[0] not in _SORT_KEYS or len(sort_by) > 2 or (len(sort_by) == 2 and sort_by[1] not in ("Asc", "Desc")):
-        raise ApiError(400, "Invalid.Param", f"The parameter SortBy {p['SortBy']!r} is not supported.")
-    instances.sort(key=_SORT_KEYS[sort_by[0]], reverse=len(sort_by) == 2 and sort_by[1] == "Desc")
-    page, info = _page(instances, p)
-    return {"PagingInfo": {**info, "TaskInstances": [render_instance(backend, i) for i in page]}}
+    records = listing.select(backend, backend.list_instances(p["ProjectId"], p["Bizdate"]), p)
+    page, info = _page(records, p, PAGE_SIZE_MAX["ListTaskInstances"])
+    return {"PagingInfo": {**info, "TaskInstances": [render_instance(backend, i, "list") for i in page]}}
 
 
 def list_downstream_task_instances(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    page, info = _page(backend.downstream(p["Id"]), p)
-    rendered = [render_instance(backend, i) for i in page]
+    page, info = _page(backend.downstream(p["Id"]), p, PAGE_SIZE_MAX["ListDownstreamTaskInstances"])
     return {
         "PagingInfo": {
             **info,
-            "DownstreamTaskInstances": [{"DependencyType": "Normal", "TaskInstance": r} for r in rendered],
-            "TaskInstances": rendered,
+            "DownstreamTaskInstances": [
+                {"DependencyType": "Normal", "TaskInstance": render_instance(backend, i, "downstream")} for i in page
+            ],
+            "TaskInstances": [render_instance(backend, i, "downstream_flat") for i in page],
         }
     }
 
@@ -254,82 +173,109 @@ def get_workflow_instance(backend: Backend, p: dict[str, Any], caller: Caller) -
 
 
 def get_task(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A task of another environment than ``ProjectEnv`` (when given) is not found."""
     task = backend.task(p["Id"])
-    return {
-        "Task": {
-            "Id": task.id,
-            "Name": task.name,
-            "ProjectId": task.workspace_id,
-            "ProjectEnv": task.env_type,
-            "EnvType": task.env_type,
-            "Type": task.task_type,
-            "WorkflowId": task.workflow_id,
-            "InstanceMode": "T+1" if task.instance_mode == "T+1" else "Immediately",
-            "Trigger": {"Type": "Scheduler", "Cron": task.schedule.expression, "Recurrence": task.recurrence.value},
-            "Dependencies": [{"Type": "Normal", "UpstreamTaskId": u} for u in task.upstream],
-            "Owner": backend.workspaces[task.workspace_id].owner,
-        }
-    }
+    if p.get("ProjectEnv", task.env_type) != task.env_type:
+        raise ApiError(404, "Invalid.Task.NotFound", f"The task {task.id} does not exist in {p['ProjectEnv']}.")
+    return {"Task": render_task(backend, task)}
 
 
 def get_project(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {"Project": render_project(backend, p["Id"])}
 
 
+def _tags_match(wanted: Any, project: Mapping[str, Any]) -> bool:
+    if not isinstance(wanted, list):
+        raise ApiError(400, "Invalid.Param", "The parameter AliyunResourceTags must be a JSON array of {Key, Value}.")
+    have = {(t["Key"], t["Value"]) for t in project["AliyunResourceTags"]}
+    return all(isinstance(t, dict) and (t.get("Key"), t.get("Value")) in have for t in wanted)
+
+
 def list_projects(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """The caller's account's workspaces in its endpoint's region (others are not listed, as on DataWorks)."""
-    ids = [ws.id for ws in backend.visible(caller)]
+    """The caller's account's workspaces in its endpoint's region (others are not listed, as on DataWorks), narrowed
+    by every official filter."""
+    projects = [render_project(backend, ws.id) for ws in backend.visible(caller)]
     if "Ids" in p:
-        ids = [i for i in ids if i in set(p["Ids"])]
-    page, info = _page(ids, p)
-    return {"PagingInfo": {**info, "Projects": [render_project(backend, i) for i in page]}}
+        projects = [r for r in projects if r["Id"] in set(p["Ids"])]
+    if "Names" in p:
+        projects = [r for r in projects if r["Name"] in set(p["Names"])]
+    for name in ("AliyunResourceGroupId", "DevEnvironmentEnabled", "DevRoleDisabled", "PaiTaskEnabled", "Status"):
+        if name in p:
+            projects = [r for r in projects if r[name] == p[name]]
+    if "AliyunResourceTags" in p:
+        projects = [r for r in projects if _tags_match(p["AliyunResourceTags"], r)]
+    page, info = _page(projects, p, PAGE_SIZE_MAX["ListProjects"])
+    return {"PagingInfo": {**info, "Projects": page}}
 
 
 def _batch(method: str) -> Handler:
+    """A per-id operation; without ``Ids`` (optional but for StopWorkflowInstances) it acts on nothing."""
+
     def handler(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        outcome = getattr(backend, method)(p["Ids"])
+        extra = {"use_latest_config": p["UseLatestConfig"]} if "UseLatestConfig" in p else {}
+        outcome = getattr(backend, method)(p.get("Ids", []), **extra)
         return {"SuccessInfo": {str(k): {"Success": ok, "Message": msg} for k, (ok, msg) in outcome.items()}}
 
     return handler
 
 
-_IDS = {"Ids": Param("int_list", True), "Comment": Param("str")}
-_PAGING = {"PageNumber": Param("int"), "PageSize": Param("int")}
+def _values(enum: Any) -> tuple[str, ...]:
+    return tuple(str(m.value) for m in enum)
+
+
+_ENV = _values(ProjectEnv)
+_IDS = {"Ids": Param("int_list"), "Comment": Param("str")}
+_QUERY_ID = {"Id": Param("int", True, "Query")}
 _INSTANCE, _INSTANCES = {"Id": "instance"}, {"Ids": "instance"}
+_LIST_TASK_INSTANCES = {
+    "Bizdate": Param("int", True), "ProjectId": Param("int", True), "Filter": Param("str"), "Id": Param("int"),
+    "Ids": Param("int_list"), "Owner": Param("str"), "PageNumber": Param("int"), "PageSize": Param("int"),
+    "ProjectEnv": Param("str", enum=_ENV), "RuntimeResource": Param("str"), "SortBy": Param("str"),
+    "Status": Param("str", enum=_values(Status)), "TaskId": Param("int"), "TaskIds": Param("int_list"),
+    "TaskName": Param("str"), "TaskType": Param("str"),
+    "TriggerRecurrence": Param("str", enum=_values(TriggerRecurrence)),
+    "TriggerType": Param("str", enum=_values(TriggerType)), "UnifiedWorkflowInstanceId": Param("int"),
+    "WorkflowId": Param("int"), "WorkflowInstanceId": Param("int"),
+    "WorkflowInstanceType": Param("str", enum=_values(WorkflowInstanceType)),
+}  # fmt: skip
+_LIST_PROJECTS = {
+    "AliyunResourceGroupId": Param("str"), "AliyunResourceTags": Param("json"), "DevEnvironmentEnabled": Param("bool"),
+    "DevRoleDisabled": Param("bool"), "Ids": Param("int_list"), "Names": Param("str_list"), "PageNumber": Param("int"),
+    "PageSize": Param("int"), "PaiTaskEnabled": Param("bool"), "Status": Param("str", enum=PROJECT_STATUSES),
+}  # fmt: skip
 
 OPERATIONS: dict[str, Operation] = {
     "TriggerSchedulerTaskInstance": Operation(
-        {"TaskId": Param("int", True), "TriggerTime": Param("int", True), "EnvType": Param("str", True)},
+        {
+            "EnvType": Param("str", False, "Query", _ENV),
+            "TaskId": Param("int", True),
+            "TriggerTime": Param("int", True),
+        },
         trigger_scheduler_task_instance,
         {"TaskId": "task"},
     ),
-    "GetTaskInstance": Operation({"Id": Param("int", True)}, get_task_instance, _INSTANCE),
+    "GetTaskInstance": Operation(_QUERY_ID, get_task_instance, _INSTANCE, "GET"),
     "ListTaskInstances": Operation(
-        {
-            "ProjectId": Param("int", True),
-            "Bizdate": Param("int", True),
-            "TaskId": Param("int"),
-            "TaskIds": Param("int_list"),
-            "Ids": Param("int_list"),
-            "Id": Param("int"),
-            "WorkflowInstanceId": Param("int"),
-            "Status": Param("str"),
-            "SortBy": Param("str"),
-            "ProjectEnv": Param("str"),
-            **_PAGING,
-        },
+        _LIST_TASK_INSTANCES,
         list_task_instances,
         {"ProjectId": "project", "TaskId": "task", "TaskIds": "task", "Ids": "instance", "Id": "instance"},
     ),
     "ListDownstreamTaskInstances": Operation(
-        {"Id": Param("int", True), **_PAGING}, list_downstream_task_instances, _INSTANCE
+        {**_QUERY_ID, "PageNumber": Param("int", position="Query"), "PageSize": Param("int", position="Query")},
+        list_downstream_task_instances,
+        _INSTANCE,
+        "GET",
     ),
-    "GetWorkflowInstance": Operation({"Id": Param("int", True)}, get_workflow_instance, {"Id": "workflow_instance"}),
-    "GetTask": Operation({"Id": Param("int", True), "ProjectEnv": Param("str")}, get_task, {"Id": "task"}),
-    "GetProject": Operation({"Id": Param("int", True)}, get_project, {"Id": "project"}),
-    "ListProjects": Operation({"Ids": Param("int_list"), **_PAGING}, list_projects),
+    "GetWorkflowInstance": Operation(_QUERY_ID, get_workflow_instance, {"Id": "workflow_instance"}, "GET"),
+    "GetTask": Operation(
+        {**_QUERY_ID, "ProjectEnv": Param("str", False, "Query", _ENV)}, get_task, {"Id": "task"}, "GET"
+    ),
+    "GetProject": Operation(_QUERY_ID, get_project, {"Id": "project"}, "GET"),
+    "ListProjects": Operation(_LIST_PROJECTS, list_projects),
     "StopTaskInstances": Operation(_IDS, _batch("stop"), _INSTANCES),
-    "StopWorkflowInstances": Operation(_IDS, _batch("stop_workflows"), {"Ids": "workflow_instance"}),
+    "StopWorkflowInstances": Operation(
+        {**_IDS, "Ids": Param("int_list", True)}, _batch("stop_workflows"), {"Ids": "workflow_instance"}
+    ),
     "RerunTaskInstances": Operation({**_IDS, "UseLatestConfig": Param("bool")}, _batch("rerun"), _INSTANCES),
     "SetSuccessTaskInstances": Operation(_IDS, _batch("set_success"), _INSTANCES),
     "SuspendTaskInstances": Operation(_IDS, _batch("suspend"), _INSTANCES),

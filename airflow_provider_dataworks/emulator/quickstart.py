@@ -11,11 +11,12 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from airflow_provider_dataworks.models import TaskInstanceStatus
+from airflow_provider_dataworks.emulator.vocab import Status as TaskInstanceStatus
 from airflow_provider_dataworks.regions import region_timezone
 from airflow_provider_dataworks.timing import in_zone, local_to_epoch_ms, to_epoch_ms
 
 if TYPE_CHECKING:
+    from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task
     from airflow_provider_dataworks.emulator.server import DataWorksEmulator
 
 CONN_ID = "dataworks_default"
@@ -68,6 +69,24 @@ def export_lines(connection: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _unreleased(backend: Backend, task: Task, now: datetime) -> list[Instance]:
+    """The scheduled instances of ``task`` a trigger would release, of yesterday, today and tomorrow in its zone."""
+    ws = backend.workspaces[task.workspace_id]
+    today = in_zone(to_epoch_ms(now), ws.timezone).date()
+    waiting = []
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        bizdate = local_to_epoch_ms(datetime.combine(day - timedelta(days=1), time(0)), ws.timezone, "bizdate")
+        waiting += [
+            inst
+            for inst in backend.list_instances(ws.id, bizdate)
+            if inst.task_id == task.id
+            and inst.status in TaskInstanceStatus.before_trigger()
+            and inst.workflow_instance_type == "Normal"
+            and inst.recurrence == "Normal"
+        ]
+    return waiting
+
+
 def http_trigger_tasks(spec: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
     """Each HTTP trigger node of ``spec`` with the logical dates, at ``now``, whose instance has not been released
     (NotRun, WaitTime, WaitTrigger): up to three whose scheduled time has passed (a trigger releases them at
@@ -87,15 +106,7 @@ def http_trigger_tasks(spec: Mapping[str, Any], now: datetime) -> list[dict[str,
         if not task.http_trigger:
             continue
         ws = scratch.backend.workspaces[task.workspace_id]
-        today = in_zone(to_epoch_ms(now), ws.timezone).date()
-        waiting = []
-        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-            bizdate = local_to_epoch_ms(datetime.combine(day - timedelta(days=1), time(0)), ws.timezone, "bizdate")
-            waiting += [
-                inst
-                for inst in scratch.backend.list_instances(ws.id, bizdate)
-                if inst.task_id == task.id and inst.status in TaskInstanceStatus.before_trigger()
-            ]
+        waiting = _unreleased(scratch.backend, task, now)
         waiting.sort(key=lambda inst: inst.trigger_time)
         passed = [inst for inst in waiting if inst.trigger_time <= now][-LISTED_EACH_SIDE:]
         to_come = [inst for inst in waiting if inst.trigger_time > now][:LISTED_EACH_SIDE]

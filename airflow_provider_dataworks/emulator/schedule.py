@@ -12,6 +12,7 @@ A node's cron is read as wall-clock time in the workspace's scheduling zone. Day
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -107,10 +108,12 @@ def parse_cron(expression: str) -> CronSchedule:
 
 @dataclass(frozen=True)
 class ScheduledRun:
-    """One instance a node gets: its scheduled instant (UTC) and whether DST made it a dry run."""
+    """One instance a node gets: its scheduled instant (UTC), whether DST made it a dry run, and whether the day is
+    outside the node's cycle (a weekly / monthly node's other days: a ``SkipCycle`` dry run)."""
 
     scheduled_at: datetime
     dry_run: bool = False
+    off_cycle: bool = False
 
 
 def _resolve(day: date, wall: time, zone: ZoneInfo) -> datetime | None:
@@ -126,6 +129,18 @@ def runs_on_day(schedule: CronSchedule, day: date, zone_name: str) -> list[Sched
     """The instances a node with ``schedule`` gets on ``day`` (a scheduled date in ``zone_name``)."""
     if not schedule.runs_on(day):
         return []
+    return _wall_runs(schedule, day, zone_name)
+
+
+def daily_runs(schedule: CronSchedule, day: date, zone_name: str) -> list[ScheduledRun]:
+    """What DataWorks generates for the node on ``day``: its runs, or on a day outside a weekly / monthly / yearly
+    cycle the same wall times as dry runs (``off_cycle``), so the node has an instance every day."""
+    if schedule.runs_on(day):
+        return _wall_runs(schedule, day, zone_name)
+    return [ScheduledRun(r.scheduled_at, r.dry_run, off_cycle=True) for r in _wall_runs(schedule, day, zone_name)]
+
+
+def _wall_runs(schedule: CronSchedule, day: date, zone_name: str) -> list[ScheduledRun]:
     zone = ZoneInfo(zone_name)
     walls = schedule.wall_times()
     runs: list[ScheduledRun] = []
@@ -139,6 +154,23 @@ def runs_on_day(schedule: CronSchedule, day: date, zone_name: str) -> list[Sched
             if delayed is not None:
                 runs.append(ScheduledRun(delayed, dry_run=True))
     return runs
+
+
+def quartz(expression: str) -> str:
+    """A cron as DataWorks shows it (``GetTask``'s ``Trigger.Cron``): 6-field Quartz ``ss mm HH dom mon dow``, e.g.
+    ``00 30 00 * * ?``. A Quartz expression is returned as it is; a 5-field one gets seconds ``00``, two-digit plain
+    minute and hour, ``?`` for the unrestricted one of day-of-month / day-of-week, and Quartz day numbers (1 = Sunday).
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        return expression
+    minute, hour, dom, month, dow = (f.zfill(2) if f.isdigit() and i < 2 else f for i, f in enumerate(fields))
+    if dow in ("*", "?"):
+        dow = "?"
+    else:
+        dow = re.sub(r"\d+", lambda m: str(int(m.group()) % 7 + 1), dow)
+        dom = "?" if dom in ("*", "?") else dom
+    return " ".join(("00", minute, hour, dom, month, dow))
 
 
 def bizdate_of(scheduled_day: date, zone_name: str) -> datetime:

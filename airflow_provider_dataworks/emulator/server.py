@@ -212,6 +212,18 @@ class DataWorksEmulator:
             raise LookupError(f"task {task_id} has no instance scheduled at {ms} (yet)")
         return inst
 
+    def add_instance_run(
+        self, task_id: int, scheduled_at: datetime | int, workflow_instance_type: str, *, status: str | None = None
+    ) -> Instance:
+        """A run of ``task_id`` besides its scheduled instance: a data backfill (``SupplementData``), a manual run
+        (``Manual``, ``ManualWorkflow``, ``ManualFlow``), a ``SmokeTest`` or a ``TriggerWorkflow``, in a new workflow
+        instance of that type, for the day whose scheduled TriggerTime is ``scheduled_at`` (aware datetime or epoch
+        ms): it has that TriggerTime and Bizdate, so ListTaskInstances of that business date lists it beside the
+        scheduled one. It progresses like any instance (never waiting for a trigger) and ends in the task's outcome
+        after its duration, or is set to ``status`` at once. Rules: ``runs.py``."""
+        ms = scheduled_at if isinstance(scheduled_at, int) else to_epoch_ms(scheduled_at)
+        return self.backend.add_instance_run(task_id, ms, workflow_instance_type, status=status)
+
     def instances_of(self, task_id: int) -> list[Instance]:
         """Every generated instance of ``task_id``, by scheduled time."""
         self.backend.advance()

@@ -11,6 +11,14 @@ Shape::
         tasks:
           - {id: 700001, name: release, http_trigger: true, cron: "30 0 * * *"}
           - {id: 700002, name: load, upstream: [700001], duration_seconds: 300}
+          - id: 700003                 # a weekly node (SkipCycle dry runs on other days), with a calendar,
+            name: weekly_report        # a rerun mode and runs besides the scheduled ones
+            cron: "0 6 * * 1"
+            upstream: [700002]
+            rerun_mode: FailureAllowed # AllAllowed (default) | FailureAllowed | AllDenied
+            calendar: {skip: ["2026-12-28"], pause: ["2027-01-04"]}   # scheduled dates
+            runs:                      # add_instance_run: the scheduled TriggerTime of the day it covers
+              - {scheduled_at: "2026-11-23T06:00:00+08:00", type: SupplementData, status: Success}
     clock: {set: "2026-11-24T16:31:00+00:00", freeze: true}   # optional
     roles: ["acs:ram::1234567890123456:role/airflow"]           # optional: what the emulated STS lets
                                      # (or {arn, account}: its keys act for that account, not the assuming key's)
@@ -32,8 +40,10 @@ if TYPE_CHECKING:
 
 _TASK_KEYS = {
     "id", "name", "http_trigger", "cron", "upstream", "duration_seconds", "outcome", "recurrence",
-    "env_type", "task_type", "deployed_at", "instance_mode", "workflow_id",
+    "env_type", "task_type", "deployed_at", "instance_mode", "workflow_id", "failing_runs", "rerun_mode", "calendar",
+    "runs", "owner", "resource_group",
 }  # fmt: skip
+_RUN_KEYS = {"scheduled_at", "type", "status"}
 _WORKSPACE_KEYS = {"id", "region", "name", "timezone", "resource_capacity", "tasks", "account"}
 _ACCOUNT_KEYS, _ACCESS_KEY_KEYS = {"id", "access_keys"}, {"id", "secret"}
 
@@ -83,6 +93,7 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
     """Create the accounts, workspaces and tasks of ``spec`` (and set the clock if it says so)."""
     for account in spec.get("accounts", []):
         _apply_account(emu, account)
+    runs: list[tuple[int, Any]] = []  # made once the clock is set: a run starts at the scenario's "now"
     for ws_spec in spec.get("workspaces", []):
         unknown = set(ws_spec) - _WORKSPACE_KEYS
         if unknown:
@@ -99,12 +110,14 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
             unknown = set(task) - _TASK_KEYS
             if unknown:
                 raise ValueError(f"task {task.get('id')}: unknown keys {sorted(unknown)}")
-            kwargs = {k: v for k, v in task.items() if k not in ("id", "name", "duration_seconds", "deployed_at")}
+            skipped = ("id", "name", "duration_seconds", "deployed_at", "runs")
+            kwargs = {k: v for k, v in task.items() if k not in skipped}
             if "duration_seconds" in task:
                 kwargs["duration"] = timedelta(seconds=float(task["duration_seconds"]))
             if "deployed_at" in task:
                 kwargs["deployed_at"] = _aware(task["deployed_at"], "deployed_at")
             emu.add_task(ws, int(task["id"]), task["name"], **kwargs)
+        runs += [(int(task["id"]), run) for task in ws_spec.get("tasks", []) for run in task.get("runs", [])]
     for role in spec.get("roles", []):
         if isinstance(role, Mapping):
             if not {"arn"} <= set(role) <= {"arn", "account"}:
@@ -123,6 +136,16 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
         emu.clock.set(_aware(clock["set"], "clock.set"))
     if clock.get("freeze"):
         emu.clock.freeze()
+    for task_id, run in runs:
+        _apply_run(emu, task_id, run)
+
+
+def _apply_run(emu: DataWorksEmulator, task_id: int, run: Mapping[str, Any]) -> None:
+    """``{scheduled_at, type, status?}``: a backfill / manual run / smoke test ... (``add_instance_run``)."""
+    if not isinstance(run, Mapping) or not {"scheduled_at", "type"} <= set(run) <= _RUN_KEYS:
+        raise ValueError(f"task {task_id}: each of runs is {{scheduled_at, type, status?}}, not {run!r}")
+    at = _aware(str(run["scheduled_at"]), "runs.scheduled_at")
+    emu.add_instance_run(task_id, at, str(run["type"]), status=run.get("status"))
 
 
 _QUOTA_KEYS = {"daily", "qps", "reset"}
