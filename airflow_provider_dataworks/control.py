@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_dataworks.exceptions import DataWorksError
 from airflow_provider_dataworks.hooks.operations import BatchOutcome
-from airflow_provider_dataworks.models import TaskInstanceStatus
+from airflow_provider_dataworks.models import RerunMode, TaskInstance, TaskInstanceStatus
 from airflow_provider_dataworks.steps import HookCall, Steps, run_async, run_sync
 from airflow_provider_dataworks.waiting import Verdict
 
@@ -127,7 +128,22 @@ def _report(log: Any, stopped: Stopped | None, error: Exception | None, *, timed
     return stopped
 
 
-def rerunnable(verdict: Verdict, trigger_instance_id: int) -> tuple[int, ...]:
+def rerunnable(verdict: Verdict, trigger_instance_id: int) -> tuple[TaskInstance, ...]:
     """The failed instances a repair reruns: those of the target, never the HTTP-trigger instance (a rerun of it
     would wait for a new trigger, and a repair never sends one)."""
-    return tuple(i for i in verdict.failed_ids if i != trigger_instance_id)
+    return tuple(i for i in verdict.failed if i.id != trigger_instance_id)
+
+
+def rerun_refusals(failed: Iterable[TaskInstance]) -> dict[int, str]:
+    """Why DataWorks would refuse to rerun each of ``failed`` (its node's ``RerunMode``), by instance id.
+
+    ``AllDenied`` refuses every rerun; ``FailureAllowed`` only one that did not fail; ``AllAllowed`` none. A record
+    without ``RerunMode`` is taken as allowed (DataWorks then answers for itself).
+    """
+    refusals = {}
+    for inst in failed:
+        if inst.rerun_mode == RerunMode.ALL_DENIED:
+            refusals[inst.id] = "its node's RerunMode is AllDenied: DataWorks reruns none of its instances"
+        elif inst.rerun_mode == RerunMode.FAILURE_ALLOWED and inst.status != TaskInstanceStatus.FAILURE:
+            refusals[inst.id] = f"its node's RerunMode is FailureAllowed and it is {inst.status.value}, not Failure"
+    return refusals

@@ -152,11 +152,31 @@ class InstanceNotGeneratedError(DataWorksError):
 
 
 class InstanceNotFoundError(DataWorksError):
-    """The day has instances, but none is scheduled at the requested TriggerTime."""
+    """The day has instances, but none is scheduled at the requested TriggerTime.
+
+    ``scheduled``: the day's scheduled instances, (id, TriggerTime in epoch ms); ``offset_hours``: the whole hours
+    between the run's time and the nearest of them, when there is such a one (a zone mismatch), else None.
+    """
+
+    def __init__(
+        self, message: str, *, scheduled: list[tuple[int, int]] | None = None, offset_hours: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.scheduled = scheduled or []
+        self.offset_hours = offset_hours
 
 
 class InstanceFailedError(DataWorksError):
     """What the operator or sensor waited for ended in Failure (or a paused instance)."""
+
+
+class InstanceNotReleasableError(DataWorksError):
+    """DataWorks will not let the run go on as asked: its instance is paused or a manual run, or a repair's rerun
+    is one its node's ``RerunMode`` forbids. A retry would find the same."""
+
+
+class UnknownApiValueError(DataWorksError):
+    """DataWorks answered an enum value (a status, a recurrence) this provider does not know."""
 
 
 class WaitTimeoutError(DataWorksError):
@@ -165,16 +185,20 @@ class WaitTimeoutError(DataWorksError):
 
 @contextmanager
 def fail_without_retry_on_config_error() -> Iterator[None]:
-    """Turn a run-time :class:`DataWorksConfigError` or :class:`InstanceNotFoundError` into
-    ``AirflowFailException``: retrying cannot mend them.
+    """Turn a run-time :class:`DataWorksConfigError`, :class:`InstanceNotFoundError`,
+    :class:`InstanceNotReleasableError` or :class:`UnknownApiValueError` into ``AirflowFailException``: retrying
+    cannot mend them.
 
     (A run without a logical date, a missing connection, a malformed ``trigger_time`` rendered from conf, a run's
-    time that names no instance of the node: the schedule or the zone does not match it.)
+    time that names no instance of the node: the schedule or the zone does not match it; an instance that is paused
+    or a manual run; a value DataWorks answered that this provider does not know.)
     """
     try:
         yield
     except (DataWorksConfigError, InstanceNotFoundError) as err:
         raise _fail(f"{err} (not retried: fix the configuration)") from err
+    except (InstanceNotReleasableError, UnknownApiValueError) as err:
+        raise _fail(f"{err} (not retried: a retry would find the same)") from err
 
 
 @contextmanager

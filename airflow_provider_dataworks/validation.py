@@ -71,9 +71,20 @@ def check_wait_for(value: Any) -> str:
     return value
 
 
-def check_control(wait_for_completion: bool, wait_for: str, *, cancel_on_kill: bool, rerun_failed: bool) -> None:
+def check_control(
+    wait_for_completion: bool,
+    wait_for: str,
+    *,
+    cancel_on_kill: bool,
+    rerun_failed: bool,
+    rerun_use_latest_config: bool = False,
+) -> None:
     """``cancel_on_kill`` and ``rerun_failed`` act on what the task waits for: they need a wait, and a repair a
     target beyond the HTTP-trigger instance (a rerun of that one would wait for a new trigger)."""
+    if rerun_use_latest_config and not rerun_failed:
+        raise DataWorksConfigError(
+            "rerun_use_latest_config=True chooses how rerun_failed reruns: set rerun_failed=True too, or drop it."
+        )
     for flag, value in (("cancel_on_kill", cancel_on_kill), ("rerun_failed", rerun_failed)):
         if value and not wait_for_completion:
             raise DataWorksConfigError(

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 
-from airflow_provider_dataworks.exceptions import DataWorksApiError
-from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, WorkflowInstance
+from airflow_provider_dataworks.exceptions import DataWorksApiError, InstanceFailedError, InstanceNotReleasableError
+from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, TriggerRecurrence, WorkflowInstance
 from airflow_provider_dataworks.steps import HookCall, Steps
 from airflow_provider_dataworks.timing import format_in_zone
 
@@ -36,7 +36,11 @@ class Verdict:
     message: str
     statuses: dict[str, str] = field(default_factory=dict)  # "<kind> <id> (<name>)" -> status
     #: the failed instances of a downstream or workflow target (what a repair may rerun)
-    failed_ids: tuple[int, ...] = ()
+    failed: tuple[TaskInstance, ...] = ()
+
+    @property
+    def failed_ids(self) -> tuple[int, ...]:
+        return tuple(i.id for i in self.failed)
 
     @property
     def finished(self) -> bool:
@@ -57,11 +61,62 @@ def trigger_lost(inst: TaskInstance, trigger_sent_at_ms: int | None) -> bool:
     )
 
 
+class Found(str, Enum):
+    """What to do with the run's instance once found (:func:`judge_found`)."""
+
+    TRIGGER = "trigger"  # it waits for its trigger (or its time or upstream): send it
+    RELEASED = "released"  # past its trigger already: send nothing
+    DRY_RUN = "dry_run"  # DataWorks releases it by itself without running: send nothing
+
+
+def judge_found(inst: TaskInstance) -> Found:
+    """Whether the run's instance is to be triggered; raises for one that is not to be triggered or waited on.
+
+    Paused or a manual run: see :func:`check_releasable`. In Failure: :class:`InstanceFailedError` (a retry may
+    find it rerun).
+    """
+    check_releasable(inst)
+    if inst.status == TaskInstanceStatus.FAILURE:
+        raise InstanceFailedError(
+            f"{_label(inst).capitalize()} is in Failure; rerun it in DataWorks before triggering."
+        )
+    if inst.is_dry_run:
+        return Found.DRY_RUN
+    if inst.status in TaskInstanceStatus.before_trigger():
+        return Found.TRIGGER
+    return Found.RELEASED
+
+
+def check_releasable(inst: TaskInstance) -> None:
+    """Raise :class:`InstanceNotReleasableError` (the task fails without retry) for an instance that is paused
+    (``Pause``, ``PauseCalendar``: DataWorks fails it) or a manual run (``Manual``: not the daily schedule)."""
+    recurrence = inst.trigger_recurrence
+    if inst.is_paused:
+        raise InstanceNotReleasableError(
+            f"{_label(inst).capitalize()} is paused (TriggerRecurrence {recurrence.value}: {recurrence.meaning}): "
+            f"DataWorks fails it without running, so nothing was sent. {_PAUSE_FIX[recurrence]}"
+        )
+    if inst.is_manual:
+        raise InstanceNotReleasableError(
+            f"{_label(inst).capitalize()} is a manual task's instance (TriggerRecurrence Manual), not an instance of "
+            "the node's daily schedule, which is what a DAG run releases. Check dataworks_task_id: a node of a "
+            "manual workflow is never scheduled, and an HTTP trigger node must be a scheduled one."
+        )
+
+
+_PAUSE_FIX = {
+    TriggerRecurrence.PAUSE: "Resume (unfreeze) the node in DataWorks Operation Center, then clear this task.",
+    TriggerRecurrence.PAUSE_CALENDAR: "Change this day in the scheduling calendar the node uses, then clear this "
+    "task; or leave the run failed if the day is meant to be paused.",
+}
+
+
 def judge_trigger_instance(inst: TaskInstance, trigger_sent_at_ms: int | None, resent: bool) -> Verdict:
     """The HTTP-trigger instance itself as the target."""
     statuses = {_label(inst): inst.status.value}
     if inst.status == TaskInstanceStatus.SUCCESS:
-        note = " (a dry run: DataWorks released it without running)" if inst.is_dry_run else ""
+        recurrence = inst.trigger_recurrence
+        note = f" (a dry run, {recurrence.meaning}: DataWorks released it without running)" if inst.is_dry_run else ""
         return Verdict(WaitState.DONE, f"{_label(inst)} succeeded{note}.", statuses)
     if inst.status == TaskInstanceStatus.FAILURE:
         return Verdict(WaitState.FAILED, f"{_label(inst)} ended in {inst.status.value}.", statuses)
@@ -92,7 +147,7 @@ def judge_downstream(instances: list[TaskInstance]) -> Verdict:
     failed = [i for i in instances if i.status == TaskInstanceStatus.FAILURE]
     if failed:
         names = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed)
-        return Verdict(WaitState.FAILED, f"downstream failed: {names}.", statuses, tuple(i.id for i in failed))
+        return Verdict(WaitState.FAILED, f"downstream failed: {names}.", statuses, tuple(failed))
     if all(i.status == TaskInstanceStatus.SUCCESS for i in instances):
         what = f"all {len(instances)} downstream instances succeeded" if instances else "it has no downstream instances"
         return Verdict(WaitState.DONE, what + ".", statuses)
@@ -109,7 +164,7 @@ def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | N
         culprits = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed_members or [])
         detail = f": {culprits}" if culprits else ""
         message = f"workflow instance {wfi.id} ({wfi.name}) failed{detail}."
-        return Verdict(WaitState.FAILED, message, statuses, tuple(i.id for i in failed_members or []))
+        return Verdict(WaitState.FAILED, message, statuses, tuple(failed_members or ()))
     return Verdict(WaitState.WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
 
 
@@ -177,7 +232,7 @@ class PollPacer:
 
 def describe_instance(inst: TaskInstance, zone: str) -> str:
     when = format_in_zone(inst.trigger_time_ms, zone) if inst.trigger_time_ms else "?"
-    return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence}"
+    return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence.value}"
 
 
 @dataclass
