@@ -4,7 +4,9 @@
 3.2+ also ``airflow dataworks plan ...``; arguments in ``plan_cli.py``). For every ``DataWorksTriggerOperator`` of
 the DAG (or ``--task-id``) and every logical date the DAG's timetable makes in [start, end] whose data interval
 has ended (as ``airflow backfill create`` does), it prints the TriggerTime, the instance it names (id, status),
-what the run will do and the calls it will spend, against the connection's ``daily_quota``. It takes the
+what the run will do and the calls it will spend (reads and writes), the time those need at the account's QPS
+(``read_qps`` / ``write_qps``, default Enterprise's 50 / 20), their share of Enterprise's 1,000,000 free calls a
+month, and, only where the connection sets ``daily_quota``, the quota days they span. It takes the
 operator's own steps: its ``target_of`` (the run's date to a TriggerTime in the scheduling zone) and the hook's
 ``list_instances`` + ``match_instance``.
 
@@ -36,6 +38,7 @@ import pendulum
 from airflow_provider_dataworks.exceptions import InstanceNotFoundError, InstanceNotGeneratedError
 from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
 from airflow_provider_dataworks.plan_cli import HELP, add_arguments
+from airflow_provider_dataworks.quota import ENTERPRISE_MONTHLY_FREE_CALLS
 from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone
 
 #: The longest range one plan covers: each date costs one ListTaskInstances of the same quota.
@@ -55,31 +58,65 @@ class PlanRow:
     status: str  # the instance's status, or "-" when there is none
     action: str  # what the run will do
     calls: int  # what the run will spend, polls of a waiting task aside
-    plus_polls: bool  # the task waits: +1 call per poll
+    plus_polls: bool  # the task waits: +1 call (a read) per poll
+    writes: int = 0  # of ``calls``, the writes (the trigger); the rest are reads
 
 
 @dataclass(frozen=True)
 class Plan:
     rows: list[PlanRow]
     list_calls: int  # what making the plan spent (ListTaskInstances)
-    daily_quota: int  # calls a day of the connection's account and region
+    daily_quota: int | None  # calls a day of the connection's account and region; None: no daily cap
     daily_quota_reset: str  # "HH:MM:SS Zone"
     conn_id: str
+    read_qps: float = 50.0  # the account's limits in the region (connection extras read_qps / write_qps)
+    write_qps: float = 20.0
 
     @property
     def calls(self) -> int:
         return sum(r.calls for r in self.rows)
 
     @property
-    def quota_days(self) -> int:
-        """Quota days the backfill spans at least (a task that meets the quota waits for the reset)."""
-        return math.ceil(self.calls / self.daily_quota)
+    def writes(self) -> int:
+        return sum(r.writes for r in self.rows)
+
+    @property
+    def reads(self) -> int:
+        return self.calls - self.writes
+
+    @property
+    def read_seconds(self) -> float:
+        """The least time the reads take at the account's read QPS (were nothing else of the account calling)."""
+        return self.reads / self.read_qps
+
+    @property
+    def write_seconds(self) -> float:
+        return self.writes / self.write_qps
+
+    @property
+    def monthly_free_share(self) -> float:
+        """The calls as a share of Enterprise's free calls a month (the plan's own ListTaskInstances aside)."""
+        return self.calls / ENTERPRISE_MONTHLY_FREE_CALLS
+
+    @property
+    def quota_days(self) -> int | None:
+        """Quota days the backfill spans at least (a task that meets the quota waits for the reset); None without a
+        daily cap."""
+        return math.ceil(self.calls / self.daily_quota) if self.daily_quota else None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rows": [asdict(r) for r in self.rows],
             "calls": self.calls,
+            "reads": self.reads,
+            "writes": self.writes,
             "plus_polls": any(r.plus_polls for r in self.rows),
+            "read_qps": self.read_qps,
+            "write_qps": self.write_qps,
+            "read_seconds": round(self.read_seconds, 3),
+            "write_seconds": round(self.write_seconds, 3),
+            "monthly_free_calls": ENTERPRISE_MONTHLY_FREE_CALLS,
+            "monthly_free_share": self.monthly_free_share,
             "daily_quota": self.daily_quota,
             "daily_quota_reset": self.daily_quota_reset,
             "quota_days": self.quota_days,
@@ -213,10 +250,14 @@ def plan_backfill(dag: Any, start: datetime, end: datetime, task_ids: Sequence[s
                     action=action,
                     calls=calls,
                     plus_polls=bool(op.wait_for_completion),
+                    writes=1 if action == "triggers" else 0,
                 )
             )
     first = ops[0].hook.settings
-    return Plan(rows, len(days), first.daily_quota, str(first.daily_quota_reset), first.conn_id)
+    return Plan(
+        rows, len(days), first.daily_quota, str(first.daily_quota_reset), first.conn_id, first.read_qps,
+        first.write_qps,
+    )  # fmt: skip
 
 
 def format_table(plan: Plan) -> str:
@@ -229,14 +270,33 @@ def format_table(plan: Plan) -> str:
     ]  # fmt: skip
     widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
     out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in (header, *lines)]
-    polls = " (+1 per poll where a task waits)" if any(r.plus_polls for r in plan.rows) else ""
+    polls = "; +1 read per poll where a task waits" if any(r.plus_polls for r in plan.rows) else ""
     out.append(
-        f"{len(plan.rows)} runs spend {plan.calls} calls{polls} against a daily quota of {plan.daily_quota} "
-        f"(connection {plan.conn_id!r}, resets {plan.daily_quota_reset}): the backfill spans {plan.quota_days} "
-        f"quota day(s); a task that meets the quota waits for the reset. "
-        f"This plan spent {plan.list_calls} ListTaskInstances of the same quota."
+        f"{len(plan.rows)} runs spend {plan.calls} calls ({plan.reads} reads, {plan.writes} writes{polls}): at the "
+        f"account's {plan.read_qps:g} read / {plan.write_qps:g} write QPS (connection {plan.conn_id!r}; shared by "
+        f"every process on the account in this region) at least {_seconds(plan.read_seconds)} of reads and "
+        f"{_seconds(plan.write_seconds)} of writes; {_share(plan.monthly_free_share)} of the "
+        f"{ENTERPRISE_MONTHLY_FREE_CALLS:,} calls a month Enterprise has free. "
+        f"This plan spent {plan.list_calls} ListTaskInstances (reads) of the same account."
     )
+    if plan.daily_quota:
+        out.append(
+            f"Against the connection's daily quota of {plan.daily_quota} (resets {plan.daily_quota_reset}): the "
+            f"backfill spans {plan.quota_days} quota day(s); a task that meets the quota waits for the reset."
+        )
     return "\n".join(out)
+
+
+def _seconds(value: float) -> str:
+    """``0.4 s``, ``12 s``, ``3.5 min``."""
+    if value >= 120:
+        return f"{value / 60:.1f} min"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _share(value: float) -> str:
+    """A share as a percentage with two significant digits (``0.012%``)."""
+    return f"{value * 100:.2g}%" if value else "0%"
 
 
 def parse_moment(text: str, argument: str) -> datetime:

@@ -1,4 +1,10 @@
-"""The daily call quota's day: when it resets, and when a task that met it resumes (pure: no I/O, no clock).
+"""DataWorks' OpenAPI limits: the editions' QPS, which calls are reads and which writes, and the daily call quota's
+day (when it resets, and when a task that met it resumes). Pure: no I/O, no clock.
+
+Limits per account and region (DataWorks' OpenAPI page, May 2026), shared by every key and process of the account:
+Enterprise (the edition HTTP trigger nodes need) reads <= 50 QPS and writes <= 20 QPS, no daily cap, 1,000,000
+calls a month free; Basic 5 QPS and 100 calls a day. So the provider assumes Enterprise: no daily cap unless the
+connection sets ``daily_quota``, the account's QPS from ``read_qps`` / ``write_qps`` (default 50 / 20).
 
 DataWorks caps the Basic edition at 100 calls a day per account and region (``Throttling.Api.Risk`` once used
 up) but does not document when that day begins. Alibaba Cloud bills by days of UTC+8 (e.g. ARMS: "charged at
@@ -20,8 +26,31 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from airflow_provider_dataworks.exceptions import DataWorksConfigError
 
-#: The Basic edition's calls a day per account and region.
-DEFAULT_DAILY_QUOTA = 100
+#: The Basic edition's calls a day per account and region (a connection sets it with ``daily_quota``).
+BASIC_DAILY_QUOTA = 100
+#: The daily cap a connection has unless it sets ``daily_quota``: none (Enterprise, Standard, Professional).
+DEFAULT_DAILY_QUOTA: int | None = None
+#: Enterprise's account-wide limits per region (read: Get*/List*; write: everything else).
+ENTERPRISE_READ_QPS = 50.0
+ENTERPRISE_WRITE_QPS = 20.0
+#: Enterprise's free calls a month (then a price per 10,000).
+ENTERPRISE_MONTHLY_FREE_CALLS = 1_000_000
+#: edition -> its limits as the emulator's ``Quota.configure`` takes them (``--edition``): Basic's 5 QPS is for all
+#: calls together. Standard and Professional are left out: the page gives no QPS for them, and they cannot run
+#: HTTP trigger nodes.
+EDITIONS: dict[str, dict[str, float | int | None]] = {
+    "basic": {"qps": 5, "read_qps": None, "write_qps": None, "daily": BASIC_DAILY_QUOTA},
+    "enterprise": {"qps": None, "read_qps": ENTERPRISE_READ_QPS, "write_qps": ENTERPRISE_WRITE_QPS, "daily": None},
+}
+_READ_PREFIXES = ("Get", "List", "Describe", "Query", "Check")
+
+
+def api_kind(action: str) -> str:
+    """``"read"`` for Get*/List* (and other queries), ``"write"`` for the rest: TriggerSchedulerTaskInstance and
+    the Stop/Rerun/SetSuccess/Suspend/Resume batch operations. DataWorks limits the two separately."""
+    return "read" if action.startswith(_READ_PREFIXES) else "write"
+
+
 #: When the quota day begins where DataWorks does not say (Alibaba Cloud's billing day, UTC+8).
 DEFAULT_RESET = "00:00 Asia/Shanghai"
 #: Seconds after the reset at which a task that met the quota resumes (clocks differ; DataWorks' counter may

@@ -14,13 +14,14 @@ QUICK = {
     "parse_cost": ["--repeat", "3"],
     "triggerer_density": ["--sizes", "100", "1000", "--cycles", "2"],
     "wake_latency": ["--waits", "10"],
+    "load": ["--runs", "40"],
 }
 
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     print(f"Machine: {machine()}\n")
-    for name in ("parse_cost", "api_calls", "triggerer_density", "wake_latency", "call_overhead"):
+    for name in ("parse_cost", "api_calls", "triggerer_density", "wake_latency", "call_overhead", "load"):
         args = [sys.executable, "-m", f"benchmarks.{name}", *(QUICK.get(name, []) if quick else [])]
         out = subprocess.run(args, capture_output=True, text=True)
         if out.returncode != 0:

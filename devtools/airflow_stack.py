@@ -111,13 +111,15 @@ class AirflowStack:
         workers: int = 2,
         worker_concurrency: int = 8,
         settings: dict[str, str] | None = None,
+        emulator_args: Iterable[str] = (),
     ) -> None:
         """``sts``: the ``dataworks_default`` connection uses STS credentials (id, secret and security token).
         ``role_arn``: the emulated STS has this RAM role, and ``dataworks_role`` assumes it with the AccessKey.
         ``log_level``: every component's and task's (the tests run DEBUG: secrets must not leak even then).
         ``executor``: ``"local"`` (SQLite, LocalExecutor) or ``"celery"`` (PostgreSQL, Redis, CeleryExecutor);
         ``triggerers``: how many (default 1 local, 2 celery); ``workers`` Celery workers of ``worker_concurrency``
-        task slots each. ``settings``: more ``AIRFLOW__*`` variables for every component."""
+        task slots each. ``settings``: more ``AIRFLOW__*`` variables for every component. ``emulator_args``: more
+        ``dataworks-emulator`` flags, e.g. an edition's limits (``--read-qps 5 --write-qps 2``)."""
         if executor not in EXECUTORS:
             raise ValueError(f"executor={executor!r}: one of {EXECUTORS}")
         self.executor = executor
@@ -125,6 +127,7 @@ class AirflowStack:
         self.worker_count = workers if executor == "celery" else 0
         self.worker_concurrency = worker_concurrency
         self.settings = dict(settings or {})
+        self.emulator_args = list(emulator_args)
         self.postgres: PostgresServer | None = None
         self.redis: RedisServer | None = None
         self._triggerer_job_ids: dict[str, int] = {}
@@ -194,7 +197,8 @@ class AirflowStack:
         log = open(self.home / "emulator.log", "wb")  # noqa: SIM115 - lives as long as the process
         self.processes["emulator"] = subprocess.Popen(
             [str(BIN / "dataworks-emulator"), "--spec", str(spec_file), "--info-file", str(info_file)]
-            + (["--sts"] if self.sts else []),
+            + (["--sts"] if self.sts else [])
+            + self.emulator_args,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_clean_env(),

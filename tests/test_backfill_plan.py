@@ -92,22 +92,29 @@ def test_a_60_day_plan_lists_each_date_once_and_matches_what_the_operator_trigge
         else:
             assert (row["status"], row["action"], row["calls"]) == ("WaitTrigger", "triggers", 2)
     assert (result["calls"], result["daily_quota"], result["quota_days"]) == (58 * 2 + 2, 50, 3)
+    assert (result["reads"], result["writes"], result["read_qps"], result["write_qps"]) == (60, 58, 50, 20)
+    assert (result["read_seconds"], result["write_seconds"]) == (1.2, 2.9)  # Enterprise's QPS, the defaults
+    assert result["monthly_free_calls"] == 1_000_000 and result["monthly_free_share"] == pytest.approx(118e-6)
+    assert [r["writes"] for r in rows] == [0 if r["trigger_time_ms"] in DONE else 1 for r in rows]
     assert result["plan_list_calls"] == 60 and result["daily_quota_reset"] == "00:00:00 Asia/Shanghai"
 
     emulator.clear_calls()
     table = cli("--dag-file", str(plan_env), "--task-id", "release", "--start", START, "--end", END)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.strip().splitlines()
-    assert lines[0].split()[:4] == ["logical", "date", "(UTC)", "task"] and len(lines) == 62
+    assert lines[0].split()[:4] == ["logical", "date", "(UTC)", "task"] and len(lines) == 63
     assert lines[1].split()[:7] == [
         "2026-09-26T16:30:00+00:00", "release", str(rows[0]["trigger_time_ms"]), "2026-09-27", "00:30:00", "+08:00",
         str(rows[0]["instance_id"]),
     ]  # fmt: skip
-    assert lines[-1] == (
-        "60 runs spend 118 calls against a daily quota of 50 (connection 'dataworks_default', resets 00:00:00 "
-        "Asia/Shanghai): the backfill spans 3 quota day(s); a task that meets the quota waits for the reset. "
-        "This plan spent 60 ListTaskInstances of the same quota."
-    )
+    assert lines[-2:] == [
+        "60 runs spend 118 calls (60 reads, 58 writes): at the account's 50 read / 20 write QPS (connection "
+        "'dataworks_default'; shared by every process on the account in this region) at least 1.2 s of reads and "
+        "2.9 s of writes; 0.012% of the 1,000,000 calls a month Enterprise has free. This plan spent 60 "
+        "ListTaskInstances (reads) of the same account.",
+        "Against the connection's daily quota of 50 (resets 00:00:00 Asia/Shanghai): the backfill spans 3 quota "
+        "day(s); a task that meets the quota waits for the reset.",
+    ]
     assert calls(emulator) == ["ListTaskInstances"] * 60
 
     # What the operator does with three of the dates (a manual run of the logical date names the same
@@ -197,3 +204,49 @@ def test_bad_input_exits_non_zero_from_the_command_line(emulator: DataWorksEmula
     assert done.returncode == 1 and "--end 2026-09-27T00:30:00+08:00 is before --start" in done.stderr
     assert run_main("--start", START, "--end", END) == "--dag-id or --dag-file: name the DAG to plan"
     assert emulator.calls == []
+
+
+def test_without_a_daily_quota_the_plan_has_no_quota_days_and_times_the_calls_at_the_connection_s_qps(
+    emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Enterprise, the default: no daily cap (no quota days, no quota line); the account's QPS as the connection
+    says (here 5 read / 2 write), and the share of the 1,000,000 free calls a month."""
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, qps=20, read_qps=5, write_qps=2))
+    path = tmp_path / f"{DAG_ID}.py"
+    path.write_text(PLAN_DAG)
+    result = plan.plan_backfill(
+        plan.load_dag(DAG_ID, str(path), None), pendulum.parse("2026-11-16T00:30:00+08:00"), pendulum.parse(END)
+    )
+    assert (result.calls, result.reads, result.writes, result.daily_quota, result.quota_days) == (
+        20,
+        10,
+        10,
+        None,
+        None,
+    )
+    assert (result.read_seconds, result.write_seconds) == (2.0, 5.0)
+    as_json = result.to_json()
+    assert (as_json["daily_quota"], as_json["quota_days"], as_json["read_qps"], as_json["write_qps"]) == (
+        None,
+        None,
+        5,
+        2,
+    )
+    summary = plan.format_table(result).splitlines()[-1]
+    assert summary == (
+        "10 runs spend 20 calls (10 reads, 10 writes): at the account's 5 read / 2 write QPS (connection "
+        "'dataworks_default'; shared by every process on the account in this region) at least 2.0 s of reads and "
+        "5.0 s of writes; 0.002% of the 1,000,000 calls a month Enterprise has free. This plan spent 10 "
+        "ListTaskInstances (reads) of the same account."
+    )
+    assert "quota day" not in plan.format_table(result)
+
+
+def test_the_airflow_help_shows_core_in_brackets(emulator: DataWorksEmulator, plan_env: Path) -> None:
+    """Airflow's help formatter reads help as rich markup: the plan escapes ``[core]`` so it is shown."""
+    if not has_provider_cli():
+        pytest.skip("Airflow < 3.2 has no provider CLI commands")
+    done = cli("--help", airflow=True)
+    assert done.returncode == 0, done.stderr
+    assert "[core] default_timezone" in " ".join(done.stdout.split())
+    assert "\\[core]" not in done.stdout

@@ -79,7 +79,16 @@ def test_bad_reset_names_the_field_and_the_form(text: str, says: str) -> None:
 
 def test_connection_quota_extras() -> None:
     default = parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou"})
-    assert (default.daily_quota, str(default.daily_quota_reset)) == (100, "00:00:00 Asia/Shanghai")
+    # Enterprise, the edition HTTP trigger nodes need: no daily cap, 50 read / 20 write QPS per account and region
+    assert (default.daily_quota, str(default.daily_quota_reset)) == (None, "00:00:00 Asia/Shanghai")
+    assert (default.read_qps, default.write_qps, default.qps, default.throttling_budget_s) == (50, 20, 2, 300)
+    basic = parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou", "daily_quota": 100, "read_qps": "5",
+                                                   "write_qps": 5, "throttling_budget_s": "60"})  # fmt: skip
+    assert (basic.daily_quota, basic.read_qps, basic.write_qps, basic.throttling_budget_s) == (100, 5, 5, 60)
+    for extra in ("read_qps", "write_qps", "throttling_budget_s", "qps"):
+        for bad in ("0", "-1", "fast", "inf"):
+            with pytest.raises(DataWorksConfigError, match=f"extra '{extra}'='{bad}' must be a number"):
+                parse_connection("dw", "id", "secret", {"region_id": "cn-hangzhou", extra: bad})
     given = parse_connection(
         "dw", "id", "secret", {"region_id": "cn-hangzhou", "daily_quota": "1000", "daily_quota_reset": "8:00 UTC"}
     )

@@ -12,10 +12,12 @@ import json
 import signal
 import sys
 from datetime import datetime
+from typing import Any
 
 from airflow_provider_dataworks.emulator.quickstart import connection_info, describe, http_trigger_tasks
 from airflow_provider_dataworks.emulator.server import DataWorksEmulator
 from airflow_provider_dataworks.emulator.spec import DEMO_SPEC, load_spec_file
+from airflow_provider_dataworks.quota import EDITIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +28,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--access-key-id", help="AccessKey id to accept (default generated)")
     parser.add_argument("--access-key-secret", help="its secret (default random)")
     parser.add_argument("--repeat-trigger", choices=["success", "error"], default="success")
-    parser.add_argument("--qps", type=int, help="per-AccessKey QPS limit (Basic edition: 5)")
-    parser.add_argument("--daily-quota", type=int, help="per-AccessKey calls a day (Basic edition: 100)")
-    parser.add_argument(
+    limits = parser.add_argument_group(
+        "limits", "per account and region, shared by all its keys (default: none); a flag overrides the --spec's quota"
+    )
+    limits.add_argument(
+        "--edition", choices=sorted(EDITIONS), help="an edition's limits: enterprise = 50 read / 20 write QPS, no "
+        "daily cap; basic = 5 QPS in all, 100 calls a day (the flags below override its numbers)",
+    )  # fmt: skip
+    limits.add_argument("--read-qps", type=float, help="Get*/List* calls a second (Enterprise: 50)")
+    limits.add_argument("--write-qps", type=float, help="Trigger/Stop/Rerun/... calls a second (Enterprise: 20)")
+    limits.add_argument("--qps", type=float, help="calls a second, reads and writes together (Basic: 5)")
+    limits.add_argument("--daily-quota", type=int, help="calls a day (Basic: 100; Enterprise: no cap)")
+    limits.add_argument(
+        "--throttle-retry-after-ms", type=int,
+        help="send x-acs-retry-after with a QPS refusal (DataWorks does not document one; default: none)",
+    )  # fmt: skip
+    limits.add_argument(
         "--daily-quota-reset", help="when the quota day begins: 'HH:MM[:SS] Zone' (00:00 Asia/Shanghai)"
     )
     parser.add_argument("--region", help="play this region's endpoint: other regions' workspaces are not found")
@@ -36,6 +51,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sts", action="store_true", help="also issue STS credentials (id, secret, security token)")
     parser.add_argument("--info-file", help="also write the JSON line it prints to this file")
     return parser
+
+
+_LIMIT_FLAGS = (
+    "edition",
+    "read_qps",
+    "write_qps",
+    "qps",
+    "daily_quota",
+    "daily_quota_reset",
+    "throttle_retry_after_ms",
+)
+
+
+def apply_limits(emu: DataWorksEmulator, args: argparse.Namespace) -> None:
+    """The limit flags given, over the scenario's quota (a flag not given keeps what the scenario set)."""
+    if all(getattr(args, name) is None for name in _LIMIT_FLAGS):
+        return
+    quota = emu.quota
+    limits: dict[str, Any] = {"qps": quota.qps, "read_qps": quota.read_qps, "write_qps": quota.write_qps,
+                              "daily": quota.daily, "retry_after_ms": quota.retry_after_ms}  # fmt: skip
+    if args.edition:
+        limits |= EDITIONS[args.edition]
+    given = {"qps": args.qps, "read_qps": args.read_qps, "write_qps": args.write_qps, "daily": args.daily_quota,
+             "retry_after_ms": args.throttle_retry_after_ms}  # fmt: skip
+    limits |= {k: v for k, v in given.items() if v is not None}
+    reset = args.daily_quota_reset or str(quota.reset)
+    emu.quota.configure(reset=reset, **limits)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -50,19 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         access_key_id=args.access_key_id,
         access_key_secret=args.access_key_secret,
         repeat_trigger=args.repeat_trigger,
-        qps=args.qps,
-        daily_quota=args.daily_quota,
-        daily_quota_reset=args.daily_quota_reset,
         region=args.region,
     )
     spec = load_spec_file(args.spec) if args.spec else DEMO_SPEC
     emu.load_spec(spec)
+    apply_limits(emu, args)
     if args.freeze_at:
         emu.clock.freeze(datetime.fromisoformat(args.freeze_at))
     tasks = http_trigger_tasks(spec, emu.clock.now())
     signal.signal(signal.SIGTERM, _interrupt)
     emu.start()
-    info = {**emu.info(), "connection": connection_info(emu), "http_trigger_tasks": tasks}
+    info = {**emu.info(), "quota": emu.quota.limits(), "connection": connection_info(emu), "http_trigger_tasks": tasks}
     if args.sts:
         sts = emu.add_sts_credentials()
         info["sts"] = {

@@ -164,7 +164,9 @@ def _handle_api(
         caller = Caller(credential.access_key_id, credential.account_id, region)
         operation = OPERATIONS[action]
         fields = {k: v for k, v in raw.items() if k not in auth.RPC_COMMON_PARAMS}
-        emulator.quota.charge(quota_key(emulator, caller, fields, action), emulator.clock.now(), time.monotonic())
+        emulator.quota.charge(
+            quota_key(emulator, caller, fields, action), emulator.clock.now(), time.monotonic(), action=action
+        )
         fault = emulator.faults.pick(action)
         if fault is not None and fault.applies_first:
             operation.carry_out(emulator.backend, caller, fields)

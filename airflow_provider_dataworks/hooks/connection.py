@@ -12,8 +12,17 @@ from typing import Any
 
 from airflow_provider_dataworks.exceptions import DataWorksConfigError
 from airflow_provider_dataworks.hooks.connection_fields import AUTH_TYPES, ENV_TYPES, EXTRA_FIELDS
-from airflow_provider_dataworks.quota import DEFAULT_DAILY_QUOTA, QuotaReset, parse_reset
+from airflow_provider_dataworks.quota import (
+    DEFAULT_DAILY_QUOTA,
+    ENTERPRISE_READ_QPS,
+    ENTERPRISE_WRITE_QPS,
+    QuotaReset,
+    parse_reset,
+)
 from airflow_provider_dataworks.regions import default_endpoint, region_timezone, validate_timezone
+
+#: Seconds one call keeps retrying while DataWorks throttles it (429 ``Throttling.*``, not the daily quota).
+DEFAULT_THROTTLING_BUDGET_S = 300.0
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
 
@@ -42,8 +51,11 @@ class ConnectionSettings:
     connect_timeout_ms: int = 5000
     read_timeout_ms: int = 10000
     retry_limit: int = 5
-    qps: float = 2.0
-    daily_quota: int = DEFAULT_DAILY_QUOTA  # calls a day of the account and region
+    qps: float = 2.0  # this process's ceiling, reads and writes each (hooks/ratelimit.py)
+    throttling_budget_s: float = DEFAULT_THROTTLING_BUDGET_S  # how long one call retries while throttled
+    read_qps: float = ENTERPRISE_READ_QPS  # the account's limits in the region, shared by every process
+    write_qps: float = ENTERPRISE_WRITE_QPS
+    daily_quota: int | None = DEFAULT_DAILY_QUOTA  # calls a day of the account and region; None: no cap
     daily_quota_reset: QuotaReset = field(default_factory=lambda: parse_reset(None))
 
     @property
@@ -188,16 +200,21 @@ def _sts_endpoint(extras: Mapping[str, Any], conn_id: str) -> str | None:
     return f"http://{sts_host}" if sts_protocol == "http" else sts_host  # the SDK's default is https
 
 
+def _positive(extras: Mapping[str, Any], name: str, conn_id: str, default: float) -> float:
+    """Extra ``name``: a number above 0 (``default`` when unset)."""
+    raw = extras.get(name)
+    try:
+        value = float(str(raw).strip()) if raw not in (None, "") else default
+    except ValueError as err:
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra {name!r}={raw!r} must be a number.") from err
+    if not value > 0 or value == float("inf"):
+        raise DataWorksConfigError(f"Connection {conn_id!r}: extra {name!r}={raw!r} must be a number above 0.")
+    return value
+
+
 def _qps(extras: Mapping[str, Any], conn_id: str) -> float:
     """The ``qps`` extra: a number above 0 (default 2)."""
-    qps_raw = extras.get("qps")
-    try:
-        qps = float(qps_raw) if qps_raw not in (None, "") else 2.0
-    except ValueError as err:
-        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'qps'={qps_raw!r} must be a number.") from err
-    if qps <= 0:
-        raise DataWorksConfigError(f"Connection {conn_id!r}: extra 'qps' must be above 0.")
-    return qps
+    return _positive(extras, "qps", conn_id, 2.0)
 
 
 def _quota_reset(extras: Mapping[str, Any], conn_id: str) -> QuotaReset:
@@ -239,6 +256,9 @@ def parse_connection(
         read_timeout_ms=_int(extras, "read_timeout_ms", conn_id, 10000, 1) or 10000,
         retry_limit=_int(extras, "retry_limit", conn_id, 5, 1) or 5,
         qps=qps,
-        daily_quota=_int(extras, "daily_quota", conn_id, DEFAULT_DAILY_QUOTA, 1) or DEFAULT_DAILY_QUOTA,
+        throttling_budget_s=_positive(extras, "throttling_budget_s", conn_id, DEFAULT_THROTTLING_BUDGET_S),
+        read_qps=_positive(extras, "read_qps", conn_id, ENTERPRISE_READ_QPS),
+        write_qps=_positive(extras, "write_qps", conn_id, ENTERPRISE_WRITE_QPS),
+        daily_quota=_int(extras, "daily_quota", conn_id, DEFAULT_DAILY_QUOTA, 1),
         daily_quota_reset=_quota_reset(extras, conn_id),
     )

@@ -39,10 +39,28 @@ EXTRA_FIELDS: dict[str, tuple[str, str]] = {
     "connect_timeout_ms": ("Connect timeout (ms)", "Connect timeout in milliseconds (default 5000)"),
     "read_timeout_ms": ("Read timeout (ms)", "Read timeout in milliseconds (default 10000)"),
     "retry_limit": ("Retry limit", "Attempts per API call on throttling, 5xx and network errors (default 5)"),
-    "qps": ("Client QPS limit", "Client-side calls per second for this connection (default 2)"),
+    "qps": (
+        "Client QPS limit",
+        "Most calls per second of this connection in one process, reads and writes each (default 2); halved while "
+        "DataWorks throttles, then back",
+    ),
+    "throttling_budget_s": (
+        "Throttling budget (s)",
+        "Seconds one call keeps retrying while DataWorks throttles it (429 Throttling.*; default 300)",
+    ),
+    "read_qps": (
+        "Account read QPS",
+        "Get/List calls per second of the account in this region, shared by every process (default 50, Enterprise); "
+        "the backfill plan's time",
+    ),
+    "write_qps": (
+        "Account write QPS",
+        "Trigger/Stop/Rerun calls per second of the account in this region (default 20, Enterprise); the plan's time",
+    ),
     "daily_quota": (
         "Daily call quota",
-        "Calls a day of this account and region (default 100, the Basic edition); the backfill plan counts against it",
+        "Calls a day of this account and region; default none (Enterprise has no daily cap; Basic: 100). The "
+        "backfill plan counts quota days against it",
     ),
     "daily_quota_reset": (
         "Daily quota reset",
@@ -63,7 +81,9 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "timezone": "Asia/Shanghai",
         "env_type": "Prod",
         "auth_type": "access_key",
-        "daily_quota": "100",
+        "daily_quota": "none (Enterprise)",
+        "read_qps": "50",
+        "write_qps": "20",
         "daily_quota_reset": "00:00 Asia/Shanghai",
     },
 }

@@ -3,7 +3,8 @@
 The SDK (``alibabacloud_*``, ``darabonba``, ``Tea``) is imported only when the first call is made,
 never when this module is imported, so DAG files stay cheap to parse.
 
-API calls (each one costs quota; Basic edition: 100 a day per region):
+API calls (each one counts against the account's QPS in the region, reads and writes apart; Enterprise: 50 read and
+20 write a second, 1,000,000 free a month; a daily cap only where the connection sets ``daily_quota``):
 
 Every operation has a sync method for workers and an ``a``-prefixed async twin for triggers, both driving
 the one copy of the operation in ``hooks/operations.py``:
@@ -24,10 +25,13 @@ A role connection (``ram_role_arn``, ``oidc_role_arn``) also calls STS (AssumeRo
 per connection and process and then once an hour: STS, not DataWorks quota (``hooks/credentials.py``).
 
 Retries (tenacity): what :attr:`DataWorksApiError.transient` calls passing (throttling, HTTP 5xx, no answer)
-is retried up to ``retry_limit`` attempts, with exponential back-off and jitter, honouring
-``x-acs-retry-after``; everything else (signature, authorization, invalid parameter, the daily quota) fails
-at once. The trigger call is retried on throttling only (``surely_not_applied``): after a 5xx or no answer it
-may have taken effect, so the operator reads the instance before it sends it again. RerunTaskInstances likewise
+is retried, with exponential back-off and jitter, honouring ``x-acs-retry-after``: a 5xx or no answer up to
+``retry_limit`` attempts; throttling (429 ``Throttling.*``, the account's QPS shared by every process on it) for as
+long as ``throttling_budget_s`` (default 300 s) from the first attempt, however many attempts that takes, each
+refusal also halving this process's rate for that kind of call (``hooks/ratelimit.py``); everything else
+(signature, authorization, invalid parameter, the daily quota) fails at once. The trigger call is retried on
+throttling only (``surely_not_applied``): after a 5xx or no answer it may have taken effect, so the operator reads
+the instance before it sends it again. RerunTaskInstances likewise
 (a second rerun would run the job again); a stop is retried as a read is (a repeated stop changes nothing).
 """
 
@@ -47,7 +51,6 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
     wait_random_exponential,
 )
 from typing_extensions import Unpack
@@ -58,8 +61,10 @@ from airflow_provider_dataworks.hooks.connection import ConnectionSettings, pars
 from airflow_provider_dataworks.hooks.connection_fields import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dataworks.hooks.connection_lookup import async_lookup_unsupported, lookup_failure
 from airflow_provider_dataworks.hooks.credentials import build_credential, credentials_failure
-from airflow_provider_dataworks.hooks.ratelimit import limiter_for
+from airflow_provider_dataworks.hooks.operations import FindOptions
+from airflow_provider_dataworks.hooks.ratelimit import RateLimiter, limiter_for
 from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
+from airflow_provider_dataworks.quota import api_kind
 from airflow_provider_dataworks.steps import run_async, run_sync
 from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
 
@@ -88,6 +93,35 @@ def _retry_rule(action: str, retry_ambiguous: bool) -> Callable[[BaseException],
         return failed.transient if retry_ambiguous else failed.surely_not_applied
 
     return worth_retrying
+
+
+def _throttled(action: str, err: BaseException | None) -> bool:
+    """DataWorks refused the call for its QPS (429 ``Throttling.*`` other than the daily quota): it did nothing."""
+    return err is not None and _is_sdk_error(err) and _to_api_error(action, err).surely_not_applied
+
+
+class _Stop:
+    """Stop retrying after ``retry_limit`` attempts that failed for a reason other than throttling (5xx, no
+    answer), or once a throttled call has been retried for ``budget_s`` seconds since the first attempt."""
+
+    def __init__(self, action: str, retry_limit: int, budget_s: float) -> None:
+        self.action, self.retry_limit, self.budget_s = action, retry_limit, budget_s
+        self.other_failures = 0
+
+    def __call__(self, state: RetryCallState) -> bool:
+        err = state.outcome.exception() if state.outcome else None
+        if _throttled(self.action, err):
+            return (state.seconds_since_start or 0.0) >= self.budget_s
+        self.other_failures += 1
+        return self.other_failures >= self.retry_limit
+
+
+def limiter_of(settings: ConnectionSettings, action: str) -> RateLimiter:
+    """This process's limiter for ``action``'s kind (read or write) on the connection: at most ``qps``, nor
+    more than the account's own limit of that kind."""
+    kind = api_kind(action)
+    account_qps = settings.read_qps if kind == "read" else settings.write_qps
+    return limiter_for(settings.conn_id, settings.endpoint, min(settings.qps, account_qps), kind)
 
 
 def _retry_after_s(err: BaseException | None) -> float | None:
@@ -268,17 +302,25 @@ class DataWorksHook(BaseHook):
     def _retrying_kwargs(self, settings: ConnectionSettings, action: str, retry_ambiguous: bool) -> dict[str, Any]:
         def before_sleep(state: RetryCallState) -> None:
             err = state.outcome.exception() if state.outcome else None
+            if _throttled(action, err):
+                log.warning(
+                    "DataWorks %s attempt %d throttled (%s); retrying in %.1f s (for up to %.0f s in all, extra "
+                    "'throttling_budget_s')",
+                    action, state.attempt_number, _to_api_error(action, err) if err else "no error",
+                    state.upcoming_sleep, settings.throttling_budget_s,
+                )  # fmt: skip
+                return
             log.warning(
-                "DataWorks %s attempt %d/%d failed (%s); retrying in %.1f s",
+                "DataWorks %s attempt %d failed (%s); retrying in %.1f s (at most %d failed attempts)",
                 action,
                 state.attempt_number,
-                settings.retry_limit,
                 _to_api_error(action, err) if err else "no error",
                 state.upcoming_sleep,
+                settings.retry_limit,
             )
 
         return {
-            "stop": stop_after_attempt(settings.retry_limit),
+            "stop": _Stop(action, settings.retry_limit, settings.throttling_budget_s),
             "wait": _Wait(),
             "retry": retry_if_exception(_retry_rule(action, retry_ambiguous)),
             "before_sleep": before_sleep,
@@ -294,7 +336,7 @@ class DataWorksHook(BaseHook):
         settings = self.settings
         client = self._client_for(settings)
         method = getattr(client, f"{_snake(action)}_with_options")
-        limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
+        limiter = limiter_of(settings, action)
         sent_at: float | None = None
 
         def attempt() -> Any:
@@ -302,7 +344,14 @@ class DataWorksHook(BaseHook):
             limiter.wait()
             request, runtime = self._request_objects(action, params)
             sent_at = time.time()
-            return method(request, runtime)
+            try:
+                answer = method(request, runtime)
+            except Exception as err:
+                if _throttled(action, err):
+                    limiter.throttled()
+                raise
+            limiter.succeeded()
+            return answer
 
         try:
             response = Retrying(**self._retrying_kwargs(settings, action, retry_ambiguous))(attempt)
@@ -318,7 +367,7 @@ class DataWorksHook(BaseHook):
         # The first build imports the SDK (~0.5 s): off the event loop.
         client = self._client or await asyncio.to_thread(self._client_for, settings)
         method: Callable[..., Awaitable[Any]] = getattr(client, f"{_snake(action)}_with_options_async")
-        limiter = limiter_for(settings.conn_id, settings.endpoint, settings.qps)
+        limiter = limiter_of(settings, action)
         sent_at: float | None = None
         try:
             async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action, retry_ambiguous)):
@@ -326,7 +375,13 @@ class DataWorksHook(BaseHook):
                     await limiter.await_slot()
                     request, runtime = self._request_objects(action, params)
                     sent_at = time.time()
-                    response = await method(request, runtime)
+                    try:
+                        response = await method(request, runtime)
+                    except Exception as err:
+                        if _throttled(action, err):
+                            limiter.throttled()
+                        raise
+                    limiter.succeeded()
         except Exception as err:
             if _is_sdk_error(err):
                 raise _to_api_error(action, err, settings.conn_id, sent_at) from err
@@ -364,16 +419,16 @@ class DataWorksHook(BaseHook):
         return await run_async(operations.list_instances(project_id, bizdate, **filters), self)
 
     def find_instance(
-        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
+        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, **options: Unpack[FindOptions]
     ) -> TaskInstance:
-        """The instance of (task, TriggerTime in ``zone``): one ListTaskInstances call."""
-        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, env_type=env_type)
+        """The scheduled instance of (task, TriggerTime in ``zone``): one ListTaskInstances call; see the operation."""
+        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, **options)
         return run_sync(steps, self)
 
     async def afind_instance(
-        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, env_type: str | None = None
+        self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, **options: Unpack[FindOptions]
     ) -> TaskInstance:
-        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, env_type=env_type)
+        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, **options)
         return await run_async(steps, self)
 
     def list_downstream(self, instance_id: int) -> list[TaskInstance]:
@@ -414,12 +469,14 @@ class DataWorksHook(BaseHook):
     async def astop_workflow_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
         return await run_async(operations.stop_workflow_instances(ids, comment), self)
 
-    def rerun_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+    def rerun_instances(self, ids: list[int], comment: str, use_latest_config: bool = False) -> operations.BatchOutcome:
         """RerunTaskInstances, retried on throttling only (a rerun must not be repeated blindly)."""
-        return run_sync(operations.rerun_instances(ids, comment), self)
+        return run_sync(operations.rerun_instances(ids, comment, use_latest_config), self)
 
-    async def arerun_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
-        return await run_async(operations.rerun_instances(ids, comment), self)
+    async def arerun_instances(
+        self, ids: list[int], comment: str, use_latest_config: bool = False
+    ) -> operations.BatchOutcome:
+        return await run_async(operations.rerun_instances(ids, comment, use_latest_config), self)
 
     def test_connection(self) -> tuple[bool, str]:
         """GetProject when a project id is set, else ListProjects with one row (one API call)."""
