@@ -91,7 +91,7 @@ $(VENV_SDK_OLDEST)/.installed: pyproject.toml constraints/airflow.ini
 # `make test` runs them all on the newest.
 SDK_SUITES := tests/test_sdk_versions.py tests/test_hook.py tests/test_emulator.py tests/test_emulator_rules.py \
 	tests/test_dags.py tests/test_shared_polling.py tests/test_role_credentials.py tests/test_reliability_faults.py \
-	tests/test_exactly_once.py
+	tests/test_exactly_once.py tests/test_instance_types.py
 test-sdk-oldest: $(VENV_SDK_OLDEST)/.installed
 	EXACTLY_ONCE_FIRST=140 EXACTLY_ONCE_SEQUENCES=70 $(VENV_SDK_OLDEST)/bin/python -m pytest -q -p no:cacheprovider $(SDK_SUITES)
 
@@ -101,8 +101,9 @@ STACK ?= local
 demo: install $(if $(filter celery,$(STACK)),stack-services)
 	$(PY) -m devtools.demo --stack $(STACK)
 
-# Parse cost, API calls per run, triggerer density, per-call overhead: figures and ratios (see RESULTS.md).
-bench: install
+# Parse cost, API calls per run, triggerer density, per-call overhead, load on one account (a 300-run backfill on
+# the Celery stack: PostgreSQL and Redis): figures and ratios (see RESULTS.md).
+bench: install stack-services
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev,bench]"
 	$(PY) -m benchmarks
 

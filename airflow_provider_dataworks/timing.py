@@ -210,3 +210,15 @@ def resolve_trigger_time(trigger_time: Any, context: Mapping[str, Any], zone: st
         return to_epoch_ms(moment), source
     except TriggerTimeError as err:
         raise DataWorksConfigError(str(err)) from err
+
+
+def dag_zone(context: Mapping[str, Any]) -> str | None:
+    """The IANA zone of the run's DAG (its start_date's or timetable's), for advice; None when not a named zone."""
+    name = getattr(getattr(context.get("dag"), "timezone", None), "name", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None
+    return name

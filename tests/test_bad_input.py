@@ -137,8 +137,9 @@ CASES = [
              args=", trigger_time='{{ logical_date.naive().isoformat() }}'"),
     BadInput("template that renders to nothing", "trigger_time", "did a template render to nothing",
              args=", trigger_time=\"{{ dag_run.conf.get('trigger_time', '') }}\""),
-    BadInput("a time with no instance", "no instance scheduled at 2026-11-25 00:45:00", "pass trigger_time",
-             args=", trigger_time='2026-11-25 00:45:00'", api_calls=1),
+    BadInput("a time with no instance", "no instance scheduled at 2026-11-25 00:45:00",
+             "set trigger_time to one of the node's times", args=", trigger_time='2026-11-25 00:45:00'",
+             api_calls=2),
     BadInput("workspace of another region", "Invalid.Project.NotFound", "region_id (or endpoint) is the workspace's",
              connection={"region_id": "cn-shanghai"}, endpoint_region="cn-shanghai", api_calls=1),
 ]  # fmt: skip

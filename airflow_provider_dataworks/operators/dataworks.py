@@ -30,6 +30,7 @@ from airflow_provider_dataworks.exceptions import (
     DataWorksConfigError,
     DataWorksError,
     InstanceFailedError,
+    InstanceNotReleasableError,
     WaitTimeoutError,
     fail_without_retry_on_config_error,
     fail_without_retry_on_refusal,
@@ -88,7 +89,11 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     :param rerun_failed: a try that finds its target already in Failure when it starts (a retry, a cleared task,
         a re-run of the date) reruns only the failed instances (RerunTaskInstances), once, and waits again; a
         failure seen during the try's own wait fails it, for the next try to repair. Never sends the trigger
-        again. Needs ``wait_for`` ``downstream`` or ``workflow``. Default False.
+        again. Needs ``wait_for`` ``downstream`` or ``workflow``. Default False. An instance whose node's
+        ``RerunMode`` is ``AllDenied`` is never sent to DataWorks: the task fails without retry and says so.
+    :param rerun_use_latest_config: ``rerun_failed`` reruns with the node's latest deployed configuration
+        (``UseLatestConfig``; needs SDK 8.8.3 or newer). Default False: DataWorks reruns each instance as it was
+        generated, as it does when the parameter is not sent.
     """
 
     template_fields: Sequence[str] = (
@@ -121,6 +126,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         timeout: float | timedelta | None = None,
         cancel_on_kill: bool = False,
         rerun_failed: bool = False,
+        rerun_use_latest_config: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -142,8 +148,13 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self.timeout = check_seconds(timeout, "timeout", minimum=1.0, allow_none=True)
         self.cancel_on_kill = bool(cancel_on_kill)
         self.rerun_failed = bool(rerun_failed)
+        self.rerun_use_latest_config = bool(rerun_use_latest_config)
         check_control(
-            self.wait_for_completion, self.wait_for, cancel_on_kill=self.cancel_on_kill, rerun_failed=self.rerun_failed
+            self.wait_for_completion,
+            self.wait_for,
+            cancel_on_kill=self.cancel_on_kill,
+            rerun_failed=self.rerun_failed,
+            rerun_use_latest_config=self.rerun_use_latest_config,
         )
         self._try_started: float | None = None  # epoch seconds this try's execute began
         self._sent_this_try = False  # this try sent the trigger (nothing can have failed before it)
@@ -159,6 +170,9 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     # ---------------------------------------------------------------------------------------- run
     def execute(self, context: Any) -> int:
         self._try_started = time.time()
+        if self.rerun_use_latest_config:
+            with fail_without_retry_on_config_error():
+                check_sdk_has_use_latest_config()
         return self._execute_within_quota(context, 0)
 
     def _execute_within_quota(self, context: Any, quota_deferrals: int) -> int:
@@ -215,7 +229,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         )
 
     def submit_job(self, context: Any) -> dict[str, Any]:
-        """Find this run's instance and trigger it unless it is past its trigger (ResumableJobMixin step).
+        """Find this run's scheduled instance and trigger it unless it is past its trigger (ResumableJobMixin step).
 
         Returns the :class:`ReleaseRecord` as the task state store keeps it. Nothing is released before the
         trigger call, so an error DataWorks answers for good fails the task without retries.
@@ -225,16 +239,24 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _find_and_release(self, context: Any) -> dict[str, Any]:
         from airflow_provider_dataworks.records import ReleaseRecord
-        from airflow_provider_dataworks.timing import format_in_zone
+        from airflow_provider_dataworks.timing import dag_zone, format_in_zone
         from airflow_provider_dataworks.waiting import describe_instance
 
         t = self.target_of(context)
+        if t.source == "logical_date":
+            self._warn_unless_a_fire_time(context, t.trigger_time_ms, t.zone)
         self.log.info(
             "DataWorks task %s, TriggerTime %s = %s (%s, from %s)",
             t.task_id, t.trigger_time_ms, format_in_zone(t.trigger_time_ms, t.zone), t.zone, t.source,
         )  # fmt: skip
         inst = self.hook.find_instance(
-            t.task_id, t.trigger_time_ms, project_id=t.project_id, zone=t.zone, env_type=t.env_type
+            t.task_id,
+            t.trigger_time_ms,
+            project_id=t.project_id,
+            zone=t.zone,
+            env_type=t.env_type,
+            dag_zone=dag_zone(context),
+            time_source=t.source,
         )
         self.log.info("Found %s", describe_instance(inst, t.zone))
         if inst.trigger_time_ms is not None and inst.trigger_time_ms != t.trigger_time_ms:
@@ -256,22 +278,46 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             released=released,
         ).to_xcom()
 
+    def _warn_unless_a_fire_time(self, context: Any, trigger_time_ms: int, zone: str) -> None:
+        """A manual run names the instance at its logical date; warn when no scheduled run of the DAG would name it
+        (the date is not a fire time of the DAG's schedule). No API call; skipped if the timetable cannot tell."""
+        from datetime import timedelta as td
+
+        from airflow_provider_dataworks.dag_check import scheduler_timetable, trigger_times
+        from airflow_provider_dataworks.timing import format_in_zone, from_epoch_ms
+
+        dag = context.get("dag")
+        moment = from_epoch_ms(trigger_time_ms)
+        try:
+            fires = trigger_times(dag, scheduler_timetable(dag), moment - td(seconds=1), 1)
+        except Exception as err:  # a custom timetable: nothing to compare with
+            self.log.debug("Could not list the DAG's fire times (%s); the manual run's date is not checked.", err)
+            return
+        if fires and fires[0] != trigger_time_ms:  # the first scheduled TriggerTime at or after the run's
+            self.log.warning(
+                "This manual run's logical date %s is not a fire time of the DAG's schedule: it names the instance "
+                "scheduled then, but a scheduled run never would. Scheduled runs name the instances at the DAG's "
+                "fire times; run `airflow dataworks check` to compare the DAG's schedule with the node's.",
+                format_in_zone(trigger_time_ms, zone),
+            )
+
     def _act_on(self, inst: TaskInstance, t: RunTarget) -> tuple[int | None, bool]:
         """Trigger ``inst`` if it still waits for one; (when our trigger was sent, whether it is released)."""
         from airflow_provider_dataworks.models import TaskInstanceStatus
+        from airflow_provider_dataworks.waiting import Found, judge_found
 
-        if inst.is_paused:
-            raise InstanceFailedError(f"Instance {inst.id} is paused (TriggerRecurrence Pause): DataWorks fails it.")
-        if inst.status == TaskInstanceStatus.FAILURE:
-            raise InstanceFailedError(
-                f"Instance {inst.id} ({inst.task_name}) is in Failure; rerun it in DataWorks before triggering."
-            )
-        if inst.is_dry_run:
+        found = judge_found(inst)
+        if found == Found.DRY_RUN:
+            recurrence = inst.trigger_recurrence
             self.log.warning(
-                "Instance %s is a dry run (Skip): DataWorks releases it by itself; not triggering.", inst.id
+                "Instance %s is a dry run (TriggerRecurrence %s: %s): DataWorks releases it by itself without "
+                "running; not triggering.",
+                inst.id,
+                recurrence.value,
+                recurrence.meaning,
             )
             return None, True
-        if inst.status not in TaskInstanceStatus.before_trigger():
+        if found == Found.RELEASED:
             self.log.info(
                 "Instance %s is already past its trigger (%s); not triggering again.", inst.id, inst.status.value
             )
@@ -392,7 +438,6 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def _repair(self, record: ReleaseRecord) -> tuple[ReleaseRecord, bool]:
         """At the start of a try that did not trigger: when the target is in Failure, rerun only its failed
         instances (1 RerunTaskInstances), once. Returns the record to wait with and whether the target is done."""
-        from airflow_provider_dataworks.control import RERUN_COMMENT, rerunnable
         from airflow_provider_dataworks.steps import run_sync
         from airflow_provider_dataworks.waiting import WaitState
 
@@ -405,19 +450,38 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             return record, True
         if verdict.state != WaitState.FAILED:
             return record, False
-        ids = rerunnable(verdict, record.instance_id)
-        if not ids:
+        return self._rerun(verdict, record), False
+
+    def _rerun(self, verdict: Verdict, record: ReleaseRecord) -> ReleaseRecord:
+        """Rerun the failed instances of the target (1 RerunTaskInstances), unless their node's ``RerunMode`` would
+        have DataWorks refuse (then fail without retry, no call). The record marked ``repaired``."""
+        from airflow_provider_dataworks.control import RERUN_COMMENT, rerun_refusals, rerunnable
+
+        failed = rerunnable(verdict, record.instance_id)
+        if not failed:
             raise InstanceFailedError(f"{verdict.message} rerun_failed has nothing to rerun: the HTTP trigger node's "
                                       "own instance failed; rerun it in DataWorks.")  # fmt: skip
-        self.log.warning("%s rerun_failed: rerunning only the failed instances %s (RerunTaskInstances); the trigger "
-                         "is not sent again.", verdict.message, ", ".join(map(str, ids)))  # fmt: skip
-        outcome = self.hook.rerun_instances(list(ids), RERUN_COMMENT)
+        ids = [inst.id for inst in failed]
+        if refusals := rerun_refusals(failed):
+            said = "; ".join(f"instance {i}: {why}" for i, why in refusals.items())
+            raise InstanceNotReleasableError(
+                f"{verdict.message} rerun_failed cannot repair it: {said}. Nothing was rerun. Allow reruns in the "
+                "node's scheduling properties in DataWorks, or rerun the instances there by hand, then clear this task."
+            )
+        self.log.warning(
+            "%s rerun_failed: rerunning only the failed instances %s (RerunTaskInstances%s); the trigger "
+            "is not sent again.",
+            verdict.message,
+            ", ".join(map(str, ids)),
+            ", UseLatestConfig" if self.rerun_use_latest_config else "",
+        )
+        outcome = self.hook.rerun_instances(ids, RERUN_COMMENT, use_latest_config=self.rerun_use_latest_config)
         if outcome.refused:
             said = "; ".join(f"{i}: {why}" for i, why in outcome.refused.items())
             raise InstanceFailedError(f"DataWorks refused to rerun {said}. The next try reads the instances again.")
         self.log.info("DataWorks reruns instances %s; waiting for the %s again.", ", ".join(map(str, ids)),
                       self.wait_for)  # fmt: skip
-        return replace(record, repaired=True), False
+        return replace(record, repaired=True)
 
     def on_kill(self) -> None:
         """Airflow kills the task (marked failed or success, cleared, ``execution_timeout``) while it waits in this
@@ -580,6 +644,21 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         # RETRIGGER: DataWorks dropped our trigger after 24 h; send it once more and wait again.
         record = replace(record, trigger_sent_at_ms=self._retrigger(record), resent=True)
         self._defer(record, wait.deadline, wait.deadline_by)
+
+
+def check_sdk_has_use_latest_config() -> None:
+    """``rerun_use_latest_config`` needs an SDK whose RerunTaskInstancesRequest has ``use_latest_config`` (8.8.3+)."""
+    import inspect
+    from importlib.metadata import version
+
+    from alibabacloud_dataworks_public20240518 import models
+
+    if "use_latest_config" not in inspect.signature(models.RerunTaskInstancesRequest).parameters:
+        raise DataWorksConfigError(
+            "rerun_use_latest_config=True needs alibabacloud_dataworks_public20240518 8.8.3 or newer (installed: "
+            f"{version('alibabacloud_dataworks_public20240518')}): upgrade the SDK where tasks run, or drop the "
+            "argument."
+        )
 
 
 def to_epoch_ms_now() -> int:

@@ -112,8 +112,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
 
     def _make_poller(self, context: Any) -> WaitPoller:
-        from airflow_provider_dataworks.timing import resolve_trigger_time
-        from airflow_provider_dataworks.waiting import WaitPoller
+        from airflow_provider_dataworks.timing import dag_zone, resolve_trigger_time
+        from airflow_provider_dataworks.waiting import WaitPoller, check_releasable
 
         if self._poller is not None:
             return self._poller
@@ -125,11 +125,18 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         else:
             zone = self.timezone or settings.timezone
             task_id = as_id(self.dataworks_task_id, "dataworks_task_id")
-            trigger_time_ms, _ = resolve_trigger_time(self.trigger_time, context, zone)
+            trigger_time_ms, source = resolve_trigger_time(self.trigger_time, context, zone)
             project_id = self.project_id or settings.project_id or self.hook.get_task(task_id).project_id
             inst = self.hook.find_instance(
-                task_id, trigger_time_ms, project_id=as_id(project_id, "project_id"), zone=zone, env_type=env_type
+                task_id,
+                trigger_time_ms,
+                project_id=as_id(project_id, "project_id"),
+                zone=zone,
+                env_type=env_type,
+                dag_zone=dag_zone(context),
+                time_source=source,
             )
+            check_releasable(inst)
             instance_id = inst.id
             self._bizdate_ms = inst.bizdate_ms
         pid = int(project_id) if project_id not in (None, "") else None
