@@ -74,6 +74,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_dataworks.links.DataWorksInstanceLink"],
-        # `airflow dataworks plan` on Airflow 3.2+ (older versions ignore the key); plan_cli.py imports nothing heavy
-        "cli": ["airflow_provider_dataworks.plan_cli.get_cli_commands"],
+        # `airflow dataworks plan` and `check` on Airflow 3.2+ (older versions ignore the key); the modules import
+        # nothing heavy
+        "cli": ["airflow_provider_dataworks.check_cli.get_cli_commands"],
     }
