@@ -33,7 +33,7 @@ _ADVICE: tuple[tuple[str, str], ...] = (
         DAILY_QUOTA_CODE,
         "the daily call quota of this account and region is used up: operators and sensors wait for its reset "
         "(connection extra 'daily_quota_reset'); raise the quota (DataWorks edition) or spend fewer calls (the "
-        "README's budget table, `python -m airflow_provider_dataworks.plan`)",
+        "README's budget table, `python -m airflow_provider_dataworks.cli.plan`)",
     ),
     ("Throttling", "DataWorks throttled the calls (QPS): lower the connection's 'qps' extra or run fewer at once"),
     ("SignatureDoesNotMatch", "check the AccessKey Secret (connection Password); it must belong to the AccessKey ID"),
@@ -208,7 +208,7 @@ def fail_without_retry_on_refusal() -> Iterator[None]:
 
     For the calls made before anything is released: a retry would get the same answer. (Once a run has released
     its instance, a retry re-attaches to the wait at the cost of a poll, so errors while waiting keep the task's
-    retries.) The daily quota passes through unchanged: the task waits for its reset (``quota_wait.py``).
+    retries.) The daily quota passes through unchanged: the task waits for its reset (``mixins/quota_deferral.py``).
     """
     try:
         yield

@@ -24,8 +24,8 @@ from typing import Any
 
 import pendulum
 
+from airflow_provider_dataworks.domain.timing import format_in_zone
 from airflow_provider_dataworks.emulator.spec import DEMO_SPEC
-from airflow_provider_dataworks.timing import format_in_zone
 from devtools.airflow_stack import EXECUTORS, AirflowStack, wait_for
 
 EXAMPLE = "example_dataworks_wait_workflow"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airflow_provider_dataworks.quota import api_kind
+from airflow_provider_dataworks.domain.api_limits import api_kind
 from devtools.airflow_stack import AirflowStack
 
 DAG_ID = "load_backfill"

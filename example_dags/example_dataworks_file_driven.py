@@ -28,7 +28,7 @@ def trigger_times_from_file(csv_path: str, zone: str) -> list[str]:
     import csv
     import logging
 
-    from airflow_provider_dataworks.timing import parse_trigger_time
+    from airflow_provider_dataworks.domain.timing import parse_trigger_time
 
     log = logging.getLogger(__name__)
     seen: dict[int, int] = {}  # TriggerTime (epoch ms) -> the line that named it first

@@ -15,7 +15,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from airflow_provider_dataworks import plan
+from airflow_provider_dataworks.cli import plan
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from tests.conftest import EXAMPLES, RELEASE, T, connection_json, run_dag, task_states
 
@@ -51,7 +51,7 @@ def plan_env(emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def cli(*args: str, airflow: bool = False) -> subprocess.CompletedProcess[str]:
     """The plan's command line in a subprocess: ``python -m ...plan`` or ``airflow dataworks plan``."""
-    command = ["-m", "airflow", "dataworks", "plan"] if airflow else ["-m", "airflow_provider_dataworks.plan"]
+    command = ["-m", "airflow", "dataworks", "plan"] if airflow else ["-m", "airflow_provider_dataworks.cli.plan"]
     return subprocess.run(
         [sys.executable, *command, *args], capture_output=True, text=True, timeout=600, env=dict(os.environ)
     )

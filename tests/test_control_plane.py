@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_dataworks import control
+from airflow_provider_dataworks.domain import run_control as control
+from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus as S
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.exceptions import DataWorksApiError
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
-from airflow_provider_dataworks.models import TaskInstanceStatus as S
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 from tests.conftest import LOAD_A, LOAD_B, RELEASE, RUN_DATE, UPSTREAM, WORKSPACE, T, dag_source, run_dag, task_states
 

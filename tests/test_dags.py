@@ -9,8 +9,8 @@ from pathlib import Path
 import pendulum
 import pytest
 
+from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.models import TaskInstanceStatus
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 from tests.conftest import (
@@ -142,7 +142,7 @@ def test_wait_timeout_says_dataworks_keeps_running(emulator: DataWorksEmulator, 
 def test_dry_run_succeeds_and_paused_fails_without_a_trigger(
     emulator: DataWorksEmulator, recurrence: str, state: str, trigger_calls: int
 ) -> None:
-    from airflow_provider_dataworks.models import TriggerRecurrence
+    from airflow_provider_dataworks.domain.api_records import TriggerRecurrence
 
     emulator.instance_of(RELEASE, T).recurrence = TriggerRecurrence(recurrence)
     src = dag_source(
@@ -170,7 +170,7 @@ def test_project_id_from_get_task_when_unknown(emulator: DataWorksEmulator, monk
 def test_dst_days_hourly_node(
     monkeypatch: pytest.MonkeyPatch, region: str, zone: str, local: tuple[int, ...], expected: str
 ) -> None:
-    from airflow_provider_dataworks.timing import format_in_zone
+    from airflow_provider_dataworks.domain.timing import format_in_zone
 
     with DataWorksEmulator() as emu:
         ws = emu.add_workspace(3003, region)

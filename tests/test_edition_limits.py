@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 
 import pytest
 
+from airflow_provider_dataworks.domain.api_limits import api_kind
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.emulator.backend import ApiError
 from airflow_provider_dataworks.emulator.faults import Quota
 from airflow_provider_dataworks.exceptions import DataWorksApiError
 from airflow_provider_dataworks.hooks import ratelimit
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook, limiter_of
-from airflow_provider_dataworks.quota import api_kind
 from tests.conftest import RELEASE, WORKSPACE, T, connection_json
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)

@@ -14,10 +14,10 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_provider_dataworks.domain.timing import resolve_trigger_time
 from airflow_provider_dataworks.emulator import DataWorksEmulator, EmulatorControl
 from airflow_provider_dataworks.emulator.quickstart import connection_extra, connection_uri
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
-from airflow_provider_dataworks.timing import resolve_trigger_time
 from tests.conftest import RELEASE, WORKSPACE
 
 FROZEN_AT = "2026-11-25T00:31:00+08:00"

@@ -9,8 +9,8 @@ from alibabacloud_dataworks_public20240518 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 from darabonba.runtime import RuntimeOptions
 
+from airflow_provider_dataworks.domain.timing import bizdate_ms, parse_trigger_time
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.timing import bizdate_ms, parse_trigger_time
 from tests.conftest import LOAD_A, RELEASE, SHANGHAI_0030, UPSTREAM, WORKSPACE, ms
 from tests.test_emulator import client
 

@@ -199,7 +199,7 @@ def test_importing_the_provider_loads_no_sdk() -> None:
         "import sys\n"
         "import airflow_provider_dataworks.operators.dataworks, airflow_provider_dataworks.sensors.dataworks\n"
         "import airflow_provider_dataworks.triggers.dataworks, airflow_provider_dataworks.hooks.dataworks\n"
-        "import airflow_provider_dataworks.provider_info, airflow_provider_dataworks.links\n"
+        "import airflow_provider_dataworks.get_provider_info, airflow_provider_dataworks.links.dataworks\n"
         "bad = [m for m in sys.modules if m.startswith(('alibabacloud', 'darabonba', 'Tea'))]\n"
         "print(bad)\n"
     )
@@ -227,6 +227,6 @@ def test_airflow_discovers_the_provider_and_its_connection_type(airflow_db: obje
     assert "airflow-provider-dataworks" in manager.providers
     hook_info = manager.hooks["dataworks"]
     assert hook_info is not None and hook_info.hook_name == "Alibaba Cloud DataWorks"
-    assert "airflow_provider_dataworks.links.DataWorksInstanceLink" in manager.extra_links_class_names
+    assert "airflow_provider_dataworks.links.dataworks.DataWorksInstanceLink" in manager.extra_links_class_names
     fields = manager.providers["airflow-provider-dataworks"].data["connection-types"][0]["conn-fields"]
     assert fields["security_token"]["schema"]["format"] == "password"

@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataworks.control import rerun_refusals, rerunnable
+from airflow_provider_dataworks.domain.api_records import (
+    RerunMode,
+    TaskInstance,
+    TaskInstanceStatus,
+    TriggerRecurrence,
+    WorkflowInstanceType,
+)
+from airflow_provider_dataworks.domain.hook_calls import HookCall, run_sync
+from airflow_provider_dataworks.domain.run_control import rerun_refusals, rerunnable
+from airflow_provider_dataworks.domain.waiting import Found, WaitState, judge_downstream, judge_found
 from airflow_provider_dataworks.exceptions import (
     InstanceFailedError,
     InstanceNotFoundError,
@@ -20,15 +29,6 @@ from airflow_provider_dataworks.exceptions import (
     UnknownApiValueError,
 )
 from airflow_provider_dataworks.hooks import operations
-from airflow_provider_dataworks.models import (
-    RerunMode,
-    TaskInstance,
-    TaskInstanceStatus,
-    TriggerRecurrence,
-    WorkflowInstanceType,
-)
-from airflow_provider_dataworks.steps import HookCall, run_sync
-from airflow_provider_dataworks.waiting import Found, WaitState, judge_downstream, judge_found
 
 ZONE = "Asia/Shanghai"
 TASK = 700001

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink
+from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.conftest import RELEASE, RUN_DATE, T, dag_source, run_dag, task_states
 

@@ -21,16 +21,18 @@ AT_PARSE = {
     "airflow_provider_dataworks.exceptions",
     "airflow_provider_dataworks.hooks",
     "airflow_provider_dataworks.hooks.connection_fields",  # Airflow's ProvidersManager reads provider_info
-    "airflow_provider_dataworks.links",
+    "airflow_provider_dataworks.links",  # the layer folders' __init__: a docstring each
+    "airflow_provider_dataworks.links.dataworks",
     "airflow_provider_dataworks.operators",
     "airflow_provider_dataworks.operators.dataworks",
-    "airflow_provider_dataworks.provider_info",
+    "airflow_provider_dataworks.get_provider_info",
     "airflow_provider_dataworks.sensors",
     "airflow_provider_dataworks.sensors.dataworks",
-    "airflow_provider_dataworks.validation",
+    "airflow_provider_dataworks.domain",
+    "airflow_provider_dataworks.domain.arguments",
     "airflow_provider_dataworks.version_compat",
 }
-LITERAL_CHECKS = {"airflow_provider_dataworks.timing", "airflow_provider_dataworks.regions"}
+LITERAL_CHECKS = {"airflow_provider_dataworks.domain.timing", "airflow_provider_dataworks.domain.regions"}
 
 PARSE = """
 import json, sys

@@ -9,11 +9,11 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
+from airflow_provider_dataworks.domain.api_limits import RESUME_MARGIN_S, QuotaReset, parse_reset
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
 from airflow_provider_dataworks.hooks.connection import parse_connection
-from airflow_provider_dataworks.quota import RESUME_MARGIN_S, QuotaReset, parse_reset
-from airflow_provider_dataworks.quota_wait import refused_in_quota_day_of
+from airflow_provider_dataworks.mixins.quota_deferral import refused_in_quota_day_of
 from tests.conftest import RELEASE, RUN_DATE, T, connection_json, dag_source, run_dag, task_states
 
 UTC = timezone.utc

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_dataworks.domain.timing import bizdate_ms
+from airflow_provider_dataworks.domain.waiting import PollPacer, next_cycle, next_poll_interval
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.timing import bizdate_ms
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
-from airflow_provider_dataworks.waiting import PollPacer, next_cycle, next_poll_interval
 from tests.conftest import connection_json, ms
 
 WORKSPACE, FIRST_TASK = 2002, 900000

@@ -8,8 +8,7 @@ from types import SimpleNamespace
 import pendulum
 import pytest
 
-from airflow_provider_dataworks.emulator.schedule import parse_cron, runs_on_day
-from airflow_provider_dataworks.timing import (
+from airflow_provider_dataworks.domain.timing import (
     TriggerTimeError,
     bizdate_ms,
     format_in_zone,
@@ -18,6 +17,7 @@ from airflow_provider_dataworks.timing import (
     run_moment,
     to_epoch_ms,
 )
+from airflow_provider_dataworks.emulator.schedule import parse_cron, runs_on_day
 
 SH = "Asia/Shanghai"
 T0030 = 1795537800000  # 2026-11-25 00:30 +08:00

@@ -24,8 +24,8 @@ from types import SimpleNamespace
 import pendulum
 import pytest
 
+from airflow_provider_dataworks.domain.timing import resolve_trigger_time
 from airflow_provider_dataworks.emulator import EmulatorControl
-from airflow_provider_dataworks.timing import resolve_trigger_time
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from airflow_provider_dataworks.domain.regions import region_timezone, validate_timezone
+from airflow_provider_dataworks.domain.timing import to_epoch_ms
 from airflow_provider_dataworks.emulator import runs
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
 from airflow_provider_dataworks.emulator.cycles import SchedulingCalendar, scheduled_recurrence
 from airflow_provider_dataworks.emulator.schedule import CronSchedule, bizdate_of, daily_runs, parse_cron
 from airflow_provider_dataworks.emulator.vocab import RerunMode, TriggerRecurrence, parse
 from airflow_provider_dataworks.emulator.vocab import Status as S
-from airflow_provider_dataworks.regions import region_timezone, validate_timezone
-from airflow_provider_dataworks.timing import to_epoch_ms
 
 TRIGGER_RETENTION = timedelta(hours=24)
 HTTP_TRIGGER_TYPE = "SCHEDULER_TRIGGER"

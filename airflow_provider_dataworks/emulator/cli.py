@@ -14,10 +14,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_dataworks.domain.api_limits import EDITIONS
 from airflow_provider_dataworks.emulator.quickstart import connection_info, describe, http_trigger_tasks
 from airflow_provider_dataworks.emulator.server import DataWorksEmulator
 from airflow_provider_dataworks.emulator.spec import DEMO_SPEC, load_spec_file
-from airflow_provider_dataworks.quota import EDITIONS
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
-from airflow_provider_dataworks.timing import plain_utc
+from airflow_provider_dataworks.domain.timing import plain_utc
 
 
 class EmulatorClock:

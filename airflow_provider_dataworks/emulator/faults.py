@@ -8,8 +8,8 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from airflow_provider_dataworks.domain.api_limits import EDITIONS, QuotaReset, api_kind, parse_reset
 from airflow_provider_dataworks.emulator.backend import ApiError
-from airflow_provider_dataworks.quota import EDITIONS, QuotaReset, api_kind, parse_reset
 
 #: kind -> what the wire layer does
 FAULT_KINDS = {
@@ -128,9 +128,9 @@ class Quota:
     A call over a QPS limit answers 429 ``Throttling.User`` (the account's flow control; ``retry_after_ms`` adds
     ``x-acs-retry-after``, which DataWorks does not document: off by default), one over the daily cap 429
     ``Throttling.Api.Risk``. A refused call is not counted and does not take effect. The daily count is per quota
-    day: from one ``reset`` (a wall time in an IANA zone, default 00:00 Asia/Shanghai, ``quota.py``) to the next,
-    on the emulated clock; the QPS windows (one second, sliding) are real (wall) time. ``refused`` counts the 429s
-    per code and kind.
+    day: from one ``reset`` (a wall time in an IANA zone, default 00:00 Asia/Shanghai,
+    ``domain/api_limits.py``) to the next, on the emulated clock; the QPS windows (one second, sliding) are real
+    (wall) time. ``refused`` counts the 429s per code and kind.
     """
 
     qps: float | None = None

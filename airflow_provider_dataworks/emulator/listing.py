@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_dataworks.domain.timing import to_epoch_ms
 from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Instance
 from airflow_provider_dataworks.emulator.render import owner, resource_group
-from airflow_provider_dataworks.timing import to_epoch_ms
 
 #: ``Filter`` key -> (instance attribute, whether it is a lower bound).
 _TIME_BOUNDS: dict[str, tuple[str, bool]] = {

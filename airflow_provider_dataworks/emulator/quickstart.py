@@ -11,9 +11,9 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from airflow_provider_dataworks.domain.regions import region_timezone
+from airflow_provider_dataworks.domain.timing import in_zone, local_to_epoch_ms, to_epoch_ms
 from airflow_provider_dataworks.emulator.vocab import Status as TaskInstanceStatus
-from airflow_provider_dataworks.regions import region_timezone
-from airflow_provider_dataworks.timing import in_zone, local_to_epoch_ms, to_epoch_ms
 
 if TYPE_CHECKING:
     from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from airflow_provider_dataworks.domain.timing import to_epoch_ms
 from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task, WorkflowInstance
 from airflow_provider_dataworks.emulator.schedule import quartz
 from airflow_provider_dataworks.emulator.vocab import TriggerRecurrence, parse
-from airflow_provider_dataworks.timing import to_epoch_ms
 
 Shape = Literal["get", "list", "downstream", "downstream_flat"]
 

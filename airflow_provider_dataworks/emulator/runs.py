@@ -20,10 +20,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from airflow_provider_dataworks.domain.timing import to_epoch_ms
 from airflow_provider_dataworks.emulator.cycles import scheduled_recurrence
 from airflow_provider_dataworks.emulator.schedule import ScheduledRun, daily_runs
 from airflow_provider_dataworks.emulator.vocab import MANUAL_TYPES, TriggerRecurrence, WorkflowInstanceType, parse
-from airflow_provider_dataworks.timing import to_epoch_ms
 
 if TYPE_CHECKING:
     from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task

@@ -19,6 +19,7 @@ from time import time as wall_seconds
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_dataworks.domain.timing import to_epoch_ms
 from airflow_provider_dataworks.emulator.auth import Credential, NonceCache
 from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, Backend, Instance, Settings, Task, Workspace
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
@@ -26,7 +27,6 @@ from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
 from airflow_provider_dataworks.emulator.httpd import EmulatorHTTPServer
 from airflow_provider_dataworks.emulator.sts import OidcProvider, StsService
 from airflow_provider_dataworks.emulator.wire import Answer, Call, Request, handle
-from airflow_provider_dataworks.timing import to_epoch_ms
 
 
 class DataWorksEmulator:
@@ -40,7 +40,7 @@ class DataWorksEmulator:
     :param qps: per-AccessKey calls per second (None: unlimited; Basic edition: 5).
     :param daily_quota: per-AccessKey calls per quota day (None: unlimited; Basic: 100).
     :param daily_quota_reset: when the quota day begins, ``"HH:MM[:SS] Zone"`` on the emulated clock (default
-        ``00:00 Asia/Shanghai``; see ``quota.py``).
+        ``00:00 Asia/Shanghai``; see ``domain/api_limits.py``).
     :param generation_time: local time on day D-1 at which instances of day D are generated.
     :param region: the region whose endpoint it plays: workspaces of other regions are not found (None: all).
         :meth:`endpoint_for` opens one more endpoint that plays one given region.

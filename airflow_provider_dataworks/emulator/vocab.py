@@ -1,8 +1,8 @@
 """The official value sets (enums) of the DataWorks 2024-05-18 API that the emulator speaks.
 
 Values as Alibaba's metadata and the SDK's model documentation list them (``tests/api_meta/`` keeps the slice the
-tests check against). Kept here, apart from ``airflow_provider_dataworks.models``, so the emulated DataWorks does not
-move when the provider's vocabulary does. All are ``str`` enums: a member equals its value.
+tests check against). Kept here, apart from the provider's ``domain/api_records.py``, so the emulated DataWorks
+does not move when the provider's vocabulary does. All are ``str`` enums: a member equals its value.
 """
 
 from __future__ import annotations

@@ -10,16 +10,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dataworks.exceptions import DataWorksConfigError
-from airflow_provider_dataworks.hooks.connection_fields import AUTH_TYPES, ENV_TYPES, EXTRA_FIELDS
-from airflow_provider_dataworks.quota import (
+from airflow_provider_dataworks.domain.api_limits import (
     DEFAULT_DAILY_QUOTA,
     ENTERPRISE_READ_QPS,
     ENTERPRISE_WRITE_QPS,
     QuotaReset,
     parse_reset,
 )
-from airflow_provider_dataworks.regions import default_endpoint, region_timezone, validate_timezone
+from airflow_provider_dataworks.domain.regions import default_endpoint, region_timezone, validate_timezone
+from airflow_provider_dataworks.exceptions import DataWorksConfigError
+from airflow_provider_dataworks.hooks.connection_fields import AUTH_TYPES, ENV_TYPES, EXTRA_FIELDS
 
 #: Seconds one call keeps retrying while DataWorks throttles it (429 ``Throttling.*``, not the daily quota).
 DEFAULT_THROTTLING_BUDGET_S = 300.0

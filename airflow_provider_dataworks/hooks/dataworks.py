@@ -7,7 +7,7 @@ API calls (each one counts against the account's QPS in the region, reads and wr
 20 write a second, 1,000,000 free a month; a daily cap only where the connection sets ``daily_quota``):
 
 Every operation has a sync method for workers and an ``a``-prefixed async twin for triggers, both driving
-the one copy of the operation in ``hooks/operations.py``:
+the one copy of the operation in ``domain/api_calls.py``:
 
 | method (and its ``a`` twin)  | OpenAPI operation                  | calls                        |
 |------------------------------|------------------------------------|------------------------------|
@@ -55,17 +55,18 @@ from tenacity import (
 )
 from typing_extensions import Unpack
 
+from airflow_provider_dataworks.domain import api_calls as operations
+from airflow_provider_dataworks.domain.api_calls import FindOptions
+from airflow_provider_dataworks.domain.api_limits import api_kind
+from airflow_provider_dataworks.domain.api_records import Project, Task, TaskInstance, WorkflowInstance
+from airflow_provider_dataworks.domain.hook_calls import run_async, run_sync
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
-from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID, operations
+from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.hooks.connection import ConnectionSettings, parse_connection
 from airflow_provider_dataworks.hooks.connection_fields import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dataworks.hooks.connection_lookup import async_lookup_unsupported, lookup_failure
 from airflow_provider_dataworks.hooks.credentials import build_credential, credentials_failure
-from airflow_provider_dataworks.hooks.operations import FindOptions
 from airflow_provider_dataworks.hooks.ratelimit import RateLimiter, limiter_for
-from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance
-from airflow_provider_dataworks.quota import api_kind
-from airflow_provider_dataworks.steps import run_async, run_sync
 from airflow_provider_dataworks.version_compat import BaseHook, mask_secret
 
 log = logging.getLogger(__name__)
@@ -389,7 +390,7 @@ class DataWorksHook(BaseHook):
         return response.body.to_map()
 
     # ----------------------------------------------------------------------------- operations
-    # Each pair drives the one copy of the operation in ``hooks/operations.py`` (arguments and calls there).
+    # Each pair drives the one copy of the operation in ``domain/api_calls.py`` (arguments and calls there).
     def get_settings(self) -> ConnectionSettings:
         """The checked connection (sync lookup); :meth:`aget_settings` is the async twin."""
         return self.settings

@@ -10,10 +10,10 @@ API calls (project id known; see the README's budget table):
   target's read) instead of a second trigger;
 - ``rerun_failed``: a try that did not send the trigger itself polls once when it starts (1-3 calls, as a poll),
   and when the target is in Failure, reruns its failed instances: +1 RerunTaskInstances;
-- ``cancel_on_kill``: stopping what was released costs 1-3 calls (``control.py``);
+- ``cancel_on_kill``: stopping what was released costs 1-3 calls (``domain/run_control.py``);
 - the daily quota used up (``Throttling.Api.Risk``): the refused call did not take effect and costs nothing; the
-  task defers to the quota's reset (``quota_wait.py``) and goes on from where it was, finding the instance again
-  (1 ListTaskInstances; on 3.3+ a re-attach read).
+  task defers to the quota's reset (``mixins/quota_deferral.py``) and goes on from where it was, finding the
+  instance again (1 ListTaskInstances; on 3.3+ a re-attach read).
 """
 
 from __future__ import annotations
@@ -25,6 +25,17 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow_provider_dataworks.domain.arguments import (
+    as_id,
+    check_control,
+    check_env_type,
+    check_id,
+    check_seconds,
+    check_timezone,
+    check_trigger_time,
+    check_wait_for,
+    default_max_poll_interval,
+)
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
     DataWorksConfigError,
@@ -36,27 +47,16 @@ from airflow_provider_dataworks.exceptions import (
     fail_without_retry_on_refusal,
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
-from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
-from airflow_provider_dataworks.validation import (
-    as_id,
-    check_control,
-    check_env_type,
-    check_id,
-    check_seconds,
-    check_timezone,
-    check_trigger_time,
-    check_wait_for,
-    default_max_poll_interval,
-)
+from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
 
 # Parsing a DAG file needs only the argument checks above; what a run needs (the hook and the SDK behind it,
 # the records, the wait, the trigger) is imported where it is first used (tests/test_parse_imports.py).
 if TYPE_CHECKING:
+    from airflow_provider_dataworks.domain.api_records import TaskInstance
+    from airflow_provider_dataworks.domain.run_records import ReleaseRecord, RunTarget
+    from airflow_provider_dataworks.domain.waiting import Verdict, WaitPoller
     from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
-    from airflow_provider_dataworks.models import TaskInstance
-    from airflow_provider_dataworks.records import ReleaseRecord, RunTarget
-    from airflow_provider_dataworks.waiting import Verdict, WaitPoller
 
 #: The ids pushed to XCom, one key each (and the console address under ``CONSOLE_URL_XCOM_KEY``).
 XCOM_KEYS = ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type", "project_id",
@@ -85,7 +85,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         ``execution_timeout``; deferred: Airflow 3.3+ only) or its ``timeout`` passes, stop what the wait targets:
         the trigger instance if not yet released, the unfinished downstream instances, or the workflow instance.
         Only what this run released (it sent the trigger, or reran it); best effort, bounded (4 s in a worker's
-        ``on_kill``, 20 s after a ``timeout`` and in the triggerer: ``control.py``). Default False.
+        ``on_kill``, 20 s after a ``timeout`` and in the triggerer: ``domain/run_control.py``). Default False.
     :param rerun_failed: a try that finds its target already in Failure when it starts (a retry, a cleared task,
         a re-run of the date) reruns only the failed instances (RerunTaskInstances), once, and waits again; a
         failure seen during the try's own wait fails it, for the next try to repair. Never sends the trigger
@@ -176,7 +176,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         return self._execute_within_quota(context, 0)
 
     def _execute_within_quota(self, context: Any, quota_deferrals: int) -> int:
-        """Run the try; when DataWorks says the daily quota is used up, defer until it resets (``quota_wait.py``)."""
+        """Run the try; when DataWorks says the daily quota is used up, defer until it resets."""
         with fail_without_retry_on_config_error():
             try:
                 return self.execute_resumable(context)
@@ -186,7 +186,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                 self._defer_until_quota_reset(err, quota_deferrals)
 
     def _defer_until_quota_reset(self, err: DataWorksApiError, quota_deferrals: int) -> NoReturn:
-        from airflow_provider_dataworks.quota_wait import defer_until_reset
+        from airflow_provider_dataworks.mixins.quota_deferral import defer_until_reset
 
         started = self._try_started or time.time()
         deadline = started + self.execution_timeout.total_seconds() if self.execution_timeout else None
@@ -198,7 +198,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def execute_after_quota_reset(self, context: Any, event: Any = None) -> int:
         """Resume after a quota deferral: the try goes on from the start (find the instance, read its state,
         trigger only while it still waits), as the call that met the quota did not take effect."""
-        from airflow_provider_dataworks.quota_wait import resumed_state
+        from airflow_provider_dataworks.mixins.quota_deferral import resumed_state
 
         state = resumed_state(event)
         self._try_started, self._sent_this_try = float(state["try_started"]), bool(state["sent_this_try"])
@@ -207,8 +207,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def target_of(self, context: Any) -> RunTarget:
         """The instance the run of ``context`` names (may cost 1 GetTask); the backfill plan uses it too."""
-        from airflow_provider_dataworks.records import RunTarget
-        from airflow_provider_dataworks.timing import resolve_trigger_time
+        from airflow_provider_dataworks.domain.run_records import RunTarget
+        from airflow_provider_dataworks.domain.timing import resolve_trigger_time
 
         settings = self.hook.settings
         zone = self.timezone or settings.timezone
@@ -238,9 +238,9 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             return self._find_and_release(context)
 
     def _find_and_release(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_dataworks.records import ReleaseRecord
-        from airflow_provider_dataworks.timing import dag_zone, format_in_zone
-        from airflow_provider_dataworks.waiting import describe_instance
+        from airflow_provider_dataworks.domain.run_records import ReleaseRecord
+        from airflow_provider_dataworks.domain.timing import dag_zone, format_in_zone
+        from airflow_provider_dataworks.domain.waiting import describe_instance
 
         t = self.target_of(context)
         if t.source == "logical_date":
@@ -283,8 +283,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         (the date is not a fire time of the DAG's schedule). No API call; skipped if the timetable cannot tell."""
         from datetime import timedelta as td
 
-        from airflow_provider_dataworks.dag_check import scheduler_timetable, trigger_times
-        from airflow_provider_dataworks.timing import format_in_zone, from_epoch_ms
+        from airflow_provider_dataworks.cli.check import scheduler_timetable, trigger_times
+        from airflow_provider_dataworks.domain.timing import format_in_zone, from_epoch_ms
 
         dag = context.get("dag")
         moment = from_epoch_ms(trigger_time_ms)
@@ -303,8 +303,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _act_on(self, inst: TaskInstance, t: RunTarget) -> tuple[int | None, bool]:
         """Trigger ``inst`` if it still waits for one; (when our trigger was sent, whether it is released)."""
-        from airflow_provider_dataworks.models import TaskInstanceStatus
-        from airflow_provider_dataworks.waiting import Found, judge_found
+        from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus
+        from airflow_provider_dataworks.domain.waiting import Found, judge_found
 
         found = judge_found(inst)
         if found == Found.DRY_RUN:
@@ -343,7 +343,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         ``retry_limit`` sends). A trigger kept for an instance whose upstream still runs cannot be told
         from a lost one; sending it again is harmless (DataWorks keeps one).
         """
-        from airflow_provider_dataworks.models import TaskInstanceStatus
+        from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus
 
         sends = self.hook.settings.retry_limit
         for send in range(1, sends + 1):
@@ -366,7 +366,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
 
     def _record_from(self, context: Any, event: Any) -> ReleaseRecord:
         """The wait's record after a deferral: the XComs pushed before deferring, updated by the event."""
-        from airflow_provider_dataworks.records import ReleaseRecord
+        from airflow_provider_dataworks.domain.run_records import ReleaseRecord
 
         ti = context["ti"]
         pushed = {
@@ -390,14 +390,14 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     @staticmethod
     def _stored(external_id: Any) -> ReleaseRecord:
         """The record :meth:`submit_job` returned, as the task state store gives it back."""
-        from airflow_provider_dataworks.records import ReleaseRecord
+        from airflow_provider_dataworks.domain.run_records import ReleaseRecord
 
         return ReleaseRecord.from_xcom(external_id)
 
     def get_job_status(self, external_id: Any, context: Any) -> str:
         """Status of what this operator waits for (the instance when it does not wait)."""
-        from airflow_provider_dataworks.steps import run_sync
-        from airflow_provider_dataworks.waiting import WaitState
+        from airflow_provider_dataworks.domain.hook_calls import run_sync
+        from airflow_provider_dataworks.domain.waiting import WaitState
 
         record = self._stored(external_id)
         if not self.wait_for_completion:
@@ -438,8 +438,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def _repair(self, record: ReleaseRecord) -> tuple[ReleaseRecord, bool]:
         """At the start of a try that did not trigger: when the target is in Failure, rerun only its failed
         instances (1 RerunTaskInstances), once. Returns the record to wait with and whether the target is done."""
-        from airflow_provider_dataworks.steps import run_sync
-        from airflow_provider_dataworks.waiting import WaitState
+        from airflow_provider_dataworks.domain.hook_calls import run_sync
+        from airflow_provider_dataworks.domain.waiting import WaitState
 
         poller = self._poller(record)
         verdict = self._verdict_at_start or run_sync(poller.poll(), self.hook)
@@ -455,7 +455,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def _rerun(self, verdict: Verdict, record: ReleaseRecord) -> ReleaseRecord:
         """Rerun the failed instances of the target (1 RerunTaskInstances), unless their node's ``RerunMode`` would
         have DataWorks refuse (then fail without retry, no call). The record marked ``repaired``."""
-        from airflow_provider_dataworks.control import RERUN_COMMENT, rerun_refusals, rerunnable
+        from airflow_provider_dataworks.domain.run_control import RERUN_COMMENT, rerun_refusals, rerunnable
 
         failed = rerunnable(verdict, record.instance_id)
         if not failed:
@@ -486,7 +486,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def on_kill(self) -> None:
         """Airflow kills the task (marked failed or success, cleared, ``execution_timeout``) while it waits in this
         worker: with ``cancel_on_kill``, stop what this run released (deferred waits: the trigger's ``on_kill``)."""
-        from airflow_provider_dataworks.control import ON_KILL_TIMEOUT_S
+        from airflow_provider_dataworks.domain.run_control import ON_KILL_TIMEOUT_S
 
         record = self._waiting_on
         if record is not None:
@@ -495,7 +495,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def _cancel(self, record: ReleaseRecord, ours: bool, within_s: float) -> str:
         """Stop what the wait targets when ``cancel_on_kill`` is set and this run released it (``ours``), within
         ``within_s`` seconds; what to tell the user about it."""
-        from airflow_provider_dataworks.control import cancel_in_worker
+        from airflow_provider_dataworks.domain.run_control import cancel_in_worker
 
         if not self.cancel_on_kill:
             return "DataWorks keeps running what was released: check it in the console."
@@ -527,7 +527,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         return deadline, deadline_by
 
     def _poller(self, record: ReleaseRecord) -> WaitPoller:
-        from airflow_provider_dataworks.waiting import WaitPoller
+        from airflow_provider_dataworks.domain.waiting import WaitPoller
 
         return WaitPoller(
             instance_id=record.instance_id,
@@ -539,8 +539,8 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         )
 
     def _wait_sync(self, record: ReleaseRecord, deadline: float | None) -> None:
-        from airflow_provider_dataworks.steps import run_sync
-        from airflow_provider_dataworks.waiting import PollPacer, WaitState
+        from airflow_provider_dataworks.domain.hook_calls import run_sync
+        from airflow_provider_dataworks.domain.waiting import PollPacer, WaitState
 
         poller = self._poller(record)
         pacer, pause = PollPacer(self.poll_interval, self.max_poll_interval), self.poll_interval
@@ -575,7 +575,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def _timeout_error(self, record: ReleaseRecord, deadline_by: str | None, ours: bool) -> WaitTimeoutError:
         """The wait ran out of time (``deadline_by``: ``timeout`` or ``execution_timeout``); stops what this run
         released (``ours``) with ``cancel_on_kill``."""
-        from airflow_provider_dataworks.control import CANCEL_TIMEOUT_S
+        from airflow_provider_dataworks.domain.run_control import CANCEL_TIMEOUT_S
 
         if deadline_by == "execution_timeout" and self.execution_timeout is not None:
             limit = f"execution_timeout ({self.execution_timeout.total_seconds():g} s) passed"

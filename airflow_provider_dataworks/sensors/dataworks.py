@@ -15,6 +15,16 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dataworks.domain.arguments import (
+    as_id,
+    check_env_type,
+    check_id,
+    check_seconds,
+    check_timezone,
+    check_trigger_time,
+    check_wait_for,
+    is_templated,
+)
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
     DataWorksConfigError,
@@ -25,23 +35,13 @@ from airflow_provider_dataworks.exceptions import (
     fail_without_retry_on_refusal,
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
-from airflow_provider_dataworks.links import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
-from airflow_provider_dataworks.validation import (
-    as_id,
-    check_env_type,
-    check_id,
-    check_seconds,
-    check_timezone,
-    check_trigger_time,
-    check_wait_for,
-    is_templated,
-)
+from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
 
 # Parsing a DAG file needs only the argument checks above; the hook, the wait and the trigger load on first use.
 if TYPE_CHECKING:
+    from airflow_provider_dataworks.domain.waiting import WaitPoller
     from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
-    from airflow_provider_dataworks.waiting import WaitPoller
 
 
 class DataWorksTaskInstanceSensor(BaseSensorOperator):
@@ -112,8 +112,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
 
     def _make_poller(self, context: Any) -> WaitPoller:
-        from airflow_provider_dataworks.timing import dag_zone, resolve_trigger_time
-        from airflow_provider_dataworks.waiting import WaitPoller, check_releasable
+        from airflow_provider_dataworks.domain.timing import dag_zone, resolve_trigger_time
+        from airflow_provider_dataworks.domain.waiting import WaitPoller, check_releasable
 
         if self._poller is not None:
             return self._poller
@@ -149,8 +149,8 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
         return self._poller
 
     def poke(self, context: Any) -> bool:
-        from airflow_provider_dataworks.steps import run_sync
-        from airflow_provider_dataworks.waiting import WaitState, raise_unless_tolerated
+        from airflow_provider_dataworks.domain.hook_calls import run_sync
+        from airflow_provider_dataworks.domain.waiting import WaitState, raise_unless_tolerated
 
         with fail_without_retry_on_refusal():  # finding the instance: an answer for good holds for every retry
             poller = self._make_poller(context)
@@ -174,7 +174,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
 
     def _execute_within_quota(self, context: Any, quota_deferrals: int) -> Any:
         """Poke (or defer); when DataWorks says the daily quota is used up, defer until it resets."""
-        from airflow_provider_dataworks.quota_wait import defer_until_reset
+        from airflow_provider_dataworks.mixins.quota_deferral import defer_until_reset
 
         try:
             return self._execute(context)
@@ -188,7 +188,7 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
 
     def execute_after_quota_reset(self, context: Any, event: Any = None) -> Any:
         """Resume after a quota deferral: poke again from the start (``timeout`` counts from here)."""
-        from airflow_provider_dataworks.quota_wait import resumed_state
+        from airflow_provider_dataworks.mixins.quota_deferral import resumed_state
 
         deferrals = int(resumed_state(event)["quota_deferrals"])
         self.log.info("The daily quota has reset: poking again.")

@@ -32,13 +32,13 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_dataworks.control import cancel_in_triggerer
+from airflow_provider_dataworks.domain.arguments import default_max_poll_interval
+from airflow_provider_dataworks.domain.hook_calls import run_async
+from airflow_provider_dataworks.domain.run_control import cancel_in_triggerer
+from airflow_provider_dataworks.domain.waiting import PollPacer, WaitPoller, next_cycle
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksError
-from airflow_provider_dataworks.steps import run_async
 from airflow_provider_dataworks.triggers.events import TriggerEventStatus, WaitEvent
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
-from airflow_provider_dataworks.validation import default_max_poll_interval
-from airflow_provider_dataworks.waiting import PollPacer, WaitPoller, next_cycle
 
 #: Seconds ``on_kill`` waits for Airflow to say whether the task instance is still deferred; then it stops anyway.
 STATE_CHECK_TIMEOUT_S = 15.0
@@ -227,7 +227,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
 
     async def _sleep_through_quota(self, hook: Any, err: DataWorksApiError) -> tuple[float, str]:
         """The daily quota is used up: (epoch seconds to poll again at, the note a timeout event carries)."""
-        from airflow_provider_dataworks.quota_wait import refused_in_quota_day_of, whose_quota
+        from airflow_provider_dataworks.mixins.quota_deferral import refused_in_quota_day_of, whose_quota
 
         settings = await hook.aget_settings()
         resume = settings.daily_quota_reset.resume_at(refused_in_quota_day_of(err))

@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from airflow_provider_dataworks.models import TaskInstance
+from airflow_provider_dataworks.domain.api_records import TaskInstance
 
 #: ListTaskInstances returns at most 500 rows per page.
 IDS_PER_CALL = 500
@@ -111,7 +111,7 @@ def shared_polling() -> SharedPolling:
 
 
 class SharedReads:
-    """A hook stand-in for :func:`~airflow_provider_dataworks.steps.run_async`: the reads a wait makes go
+    """A hook stand-in for :func:`~airflow_provider_dataworks.domain.hook_calls.run_async`: the reads a wait makes go
     through :class:`SharedPolling`; anything else goes to ``hook``.
 
     ``project_id``/``bizdate_ms`` (epoch ms)/``env_type`` of the waited instance; without the first two,

@@ -2,8 +2,8 @@
 
 Airflow 3.2+ reads the ``cli`` list of ``get_provider_info()`` and imports :func:`get_cli_commands` each time it
 builds its command line, so this module imports only ``argparse``-level things; the plan itself
-(``plan.py``: the DAG, the hook, the SDK) loads when the command runs. Airflow 2.11, 3.0 and 3.1 have no provider
-CLI commands: there it is ``python -m airflow_provider_dataworks.plan``, with the same arguments.
+(``cli/plan.py``: the DAG, the hook, the SDK) loads when the command runs. Airflow 2.11, 3.0 and 3.1 have no provider
+CLI commands: there it is ``python -m airflow_provider_dataworks.cli.plan``, with the same arguments.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def plan_command(args: argparse.Namespace) -> None:
     """``airflow dataworks plan``: print the plan for parsed ``args`` (exits non-zero on bad input)."""
-    from airflow_provider_dataworks.plan import run
+    from airflow_provider_dataworks.cli.plan import run
 
     run(args)
 
@@ -62,7 +62,7 @@ def get_cli_commands() -> list[Any]:
     plan = ActionCommand(
         name="plan",
         help=HELP,
-        func=lazy_load_command("airflow_provider_dataworks.plan_cli.plan_command"),
+        func=lazy_load_command("airflow_provider_dataworks.cli.plan_args.plan_command"),
         args=tuple(Arg(flags, **_for_rich(keywords)) for flags, keywords in ARGUMENTS),
     )
     return [GroupCommand(name="dataworks", help="Alibaba Cloud DataWorks provider commands", subcommands=(plan,))]

@@ -73,8 +73,8 @@ def get_provider_info() -> dict[str, Any]:
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],
-        "extra-links": ["airflow_provider_dataworks.links.DataWorksInstanceLink"],
+        "extra-links": ["airflow_provider_dataworks.links.dataworks.DataWorksInstanceLink"],
         # `airflow dataworks plan` and `check` on Airflow 3.2+ (older versions ignore the key); the modules import
         # nothing heavy
-        "cli": ["airflow_provider_dataworks.check_cli.get_cli_commands"],
+        "cli": ["airflow_provider_dataworks.cli.commands.get_cli_commands"],
     }

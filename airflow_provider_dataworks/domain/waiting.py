@@ -12,10 +12,15 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 
+from airflow_provider_dataworks.domain.api_records import (
+    TaskInstance,
+    TaskInstanceStatus,
+    TriggerRecurrence,
+    WorkflowInstance,
+)
+from airflow_provider_dataworks.domain.hook_calls import HookCall, Steps
+from airflow_provider_dataworks.domain.timing import format_in_zone
 from airflow_provider_dataworks.exceptions import DataWorksApiError, InstanceFailedError, InstanceNotReleasableError
-from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus, TriggerRecurrence, WorkflowInstance
-from airflow_provider_dataworks.steps import HookCall, Steps
-from airflow_provider_dataworks.timing import format_in_zone
 
 #: DataWorks keeps a trigger sent before upstream finished for 24 hours, then drops it.
 TRIGGER_RETENTION_MS = 24 * 3600 * 1000

@@ -1,9 +1,9 @@
-"""``airflow dataworks check`` (Airflow 3.2+) and ``python -m airflow_provider_dataworks.check_cli`` (every version).
+"""``airflow dataworks check`` (Airflow 3.2+) and ``python -m airflow_provider_dataworks.cli.commands`` (every version).
 
 Checks each DataWorks operator and sensor of a DAG (or of every DAG in the dags folder) against its node's own
 schedule: one GetTask per node, then the DAG's next ``--fire-times`` runs (and those around daylight-saving
 changes) compared with the node's instances. Exit status 0: every checked task matches its node; 1: a mismatch
-(so it gates CI); 2: a task could not be checked (connection, API). The check itself is ``dag_check.py``; this
+(so it gates CI); 2: a task could not be checked (connection, API). The check itself is ``cli/check.py``; this
 module imports only ``argparse``-level things, as Airflow imports it each time it builds its command line.
 """
 
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_command(args: argparse.Namespace) -> None:
     """``airflow dataworks check``: print the report; exit with its status."""
-    from airflow_provider_dataworks.dag_check import run
+    from airflow_provider_dataworks.cli.check import run
 
     status = run(args)
     if status:
@@ -53,12 +53,12 @@ def check_action_command() -> Any:
     """The ``check`` subcommand for Airflow's command line."""
     from airflow.cli.cli_config import ActionCommand, Arg, lazy_load_command
 
-    from airflow_provider_dataworks.plan_cli import _for_rich
+    from airflow_provider_dataworks.cli.plan_args import _for_rich
 
     return ActionCommand(
         name="check",
         help=HELP,
-        func=lazy_load_command("airflow_provider_dataworks.check_cli.check_command"),
+        func=lazy_load_command("airflow_provider_dataworks.cli.commands.check_command"),
         args=tuple(Arg(flags, **_for_rich(keywords)) for flags, keywords in ARGUMENTS),
     )
 
@@ -68,7 +68,7 @@ def get_cli_commands() -> list[Any]:
     this through ``get_provider_info()['cli']``)."""
     from airflow.cli.cli_config import GroupCommand
 
-    from airflow_provider_dataworks.plan_cli import get_cli_commands as plan_commands
+    from airflow_provider_dataworks.cli.plan_args import get_cli_commands as plan_commands
 
     (group,) = plan_commands()
     subcommands = (*(c for c in group.subcommands if c.name != "check"), check_action_command())
@@ -76,10 +76,10 @@ def get_cli_commands() -> list[Any]:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_dataworks.check_cli", description=HELP)
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_dataworks.cli.commands", description=HELP)
     add_arguments(parser)
     args = parser.parse_args(list(argv) if argv is not None else None)
-    from airflow_provider_dataworks.dag_check import run
+    from airflow_provider_dataworks.cli.check import run
 
     try:
         return run(args)

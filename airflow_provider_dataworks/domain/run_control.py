@@ -1,8 +1,8 @@
 """Airflow acting on what a run released: stop it (``cancel_on_kill``) and pick what a repair reruns (``rerun_failed``).
 
-The cancel is written once, sans I/O (``steps.py``), and driven in the worker (operator ``on_kill``, a timeout) or in
-the triggerer (the trigger's ``on_kill``), each bounded by :data:`CANCEL_TIMEOUT_S`. It is best effort: it logs what
-it stopped, what DataWorks refused and why, and never raises.
+The cancel is written once, sans I/O (``domain/hook_calls.py``), and driven in the worker (operator ``on_kill``,
+a timeout) or in the triggerer (the trigger's ``on_kill``), each bounded by :data:`CANCEL_TIMEOUT_S`. It is best
+effort: it logs what it stopped, what DataWorks refused and why, and never raises.
 
 API calls of a cancel: 1 GetTaskInstance (the HTTP-trigger instance), then
 
@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_dataworks.domain.api_calls import BatchOutcome
+from airflow_provider_dataworks.domain.api_records import RerunMode, TaskInstance, TaskInstanceStatus
+from airflow_provider_dataworks.domain.hook_calls import HookCall, Steps, run_async, run_sync
+from airflow_provider_dataworks.domain.waiting import Verdict
 from airflow_provider_dataworks.exceptions import DataWorksError
-from airflow_provider_dataworks.hooks.operations import BatchOutcome
-from airflow_provider_dataworks.models import RerunMode, TaskInstance, TaskInstanceStatus
-from airflow_provider_dataworks.steps import HookCall, Steps, run_async, run_sync
-from airflow_provider_dataworks.waiting import Verdict
 
 #: Seconds a cancel may take in all, its calls and their retries included: in the triggerer (below its
 #: ``[triggerer] on_kill_timeout``, 30 s) and after a wait's own ``timeout``.

@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airflow_provider_dataworks.timing import from_epoch_ms, kept_occurrence, to_epoch_ms
+from airflow_provider_dataworks.domain.timing import from_epoch_ms, kept_occurrence, to_epoch_ms
 
 _MONTHS = {
     m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)

@@ -24,7 +24,7 @@ from typing import Any
 
 import pendulum
 
-from airflow_provider_dataworks.schedule_check import (
+from airflow_provider_dataworks.domain.schedule_check import (
     Comparison,
     DagSchedule,
     Finding,
@@ -33,7 +33,7 @@ from airflow_provider_dataworks.schedule_check import (
     dst_transitions,
     parse_quartz,
 )
-from airflow_provider_dataworks.timing import resolve_trigger_time
+from airflow_provider_dataworks.domain.timing import resolve_trigger_time
 
 #: Fires looked at around each daylight-saving change: from 2 days before to 2 days after, at most this many.
 DST_WINDOW_FIRES = 150
@@ -366,7 +366,7 @@ def parse_from(text: str | None) -> datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the DAG(s) of ``args``; print the report (stdout: only the report); return the exit status."""
-    from airflow_provider_dataworks.plan import _stdout_for_the_plan_only
+    from airflow_provider_dataworks.cli.plan import _stdout_for_the_plan_only
 
     if args.fire_times < 1:
         raise SystemExit(f"--fire-times {args.fire_times}: at least 1")

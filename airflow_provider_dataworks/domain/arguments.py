@@ -100,7 +100,7 @@ def check_control(
 def check_timezone(value: Any, field: str = "timezone") -> str | None:
     if value is None or is_templated(value):
         return value
-    from airflow_provider_dataworks.regions import validate_timezone
+    from airflow_provider_dataworks.domain.regions import validate_timezone
 
     try:
         return validate_timezone(value, field)
@@ -130,7 +130,7 @@ def check_trigger_time(value: Any, zone: str | None = None) -> Any:
     zone = None if zone is None or is_templated(zone) else zone
     if value is None or is_templated(value):
         return value
-    from airflow_provider_dataworks.timing import (
+    from airflow_provider_dataworks.domain.timing import (
         TriggerTimeError,
         is_console_format,
         parse_console_wall,

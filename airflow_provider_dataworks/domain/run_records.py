@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from airflow_provider_dataworks.timing import bizdate_ms
+from airflow_provider_dataworks.domain.timing import bizdate_ms
 
 
 @dataclass(frozen=True)

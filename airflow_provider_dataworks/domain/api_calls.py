@@ -1,7 +1,8 @@
 """The DataWorks operations the hook offers, each once, sans I/O: the calls it makes and the record it returns.
 
-Each function is a generator of :class:`~airflow_provider_dataworks.steps.HookCall` s; ``DataWorksHook`` drives
-it with ``run_sync`` in its sync method and with ``run_async`` in the ``a``-prefixed async one. Times are epoch
+Each function is a generator of :class:`~airflow_provider_dataworks.domain.hook_calls.HookCall` s;
+``DataWorksHook`` drives it with ``run_sync`` in its sync method and with ``run_async`` in the ``a``-prefixed
+async one. Times are epoch
 milliseconds; a business date is 00:00 of its day in the scheduling zone.
 """
 
@@ -13,10 +14,16 @@ from typing import Any, TypedDict
 
 from typing_extensions import Unpack
 
+from airflow_provider_dataworks.domain.api_records import (
+    Project,
+    Task,
+    TaskInstance,
+    WorkflowInstance,
+    WorkflowInstanceType,
+)
+from airflow_provider_dataworks.domain.hook_calls import HookCall, Steps
+from airflow_provider_dataworks.domain.timing import bizdate_ms, format_in_zone, in_zone, kept_occurrence
 from airflow_provider_dataworks.exceptions import DataWorksApiError, InstanceNotFoundError, InstanceNotGeneratedError
-from airflow_provider_dataworks.models import Project, Task, TaskInstance, WorkflowInstance, WorkflowInstanceType
-from airflow_provider_dataworks.steps import HookCall, Steps
-from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone, in_zone, kept_occurrence
 
 #: ListTaskInstances and ListDownstreamTaskInstances return at most 500 rows a page.
 PAGE_SIZE = 500

@@ -1,7 +1,7 @@
 """Backfill plan: before a backfill spends quota, what each logical date releases and what it will cost.
 
-``python -m airflow_provider_dataworks.plan --dag-id ID --start 2026-09-27 --end 2026-11-25 [--json]`` (on Airflow
-3.2+ also ``airflow dataworks plan ...``; arguments in ``plan_cli.py``). For every ``DataWorksTriggerOperator`` of
+``python -m airflow_provider_dataworks.cli.plan --dag-id ID --start 2026-09-27 --end 2026-11-25 [--json]`` (on Airflow
+3.2+ also ``airflow dataworks plan ...``; arguments in ``cli/plan_args.py``). For every ``DataWorksTriggerOperator`` of
 the DAG (or ``--task-id``) and every logical date the DAG's timetable makes in [start, end] whose data interval
 has ended (as ``airflow backfill create`` does), it prints the TriggerTime, the instance it names (id, status),
 what the run will do and the calls it will spend (reads and writes), the time those need at the account's QPS
@@ -35,11 +35,11 @@ from typing import Any, TextIO
 
 import pendulum
 
+from airflow_provider_dataworks.cli.plan_args import HELP, add_arguments
+from airflow_provider_dataworks.domain.api_limits import ENTERPRISE_MONTHLY_FREE_CALLS
+from airflow_provider_dataworks.domain.api_records import TaskInstance, TaskInstanceStatus
+from airflow_provider_dataworks.domain.timing import bizdate_ms, format_in_zone
 from airflow_provider_dataworks.exceptions import InstanceNotFoundError, InstanceNotGeneratedError
-from airflow_provider_dataworks.models import TaskInstance, TaskInstanceStatus
-from airflow_provider_dataworks.plan_cli import HELP, add_arguments
-from airflow_provider_dataworks.quota import ENTERPRISE_MONTHLY_FREE_CALLS
-from airflow_provider_dataworks.timing import bizdate_ms, format_in_zone
 
 #: The longest range one plan covers: each date costs one ListTaskInstances of the same quota.
 MAX_RANGE_DAYS = 366
@@ -195,7 +195,7 @@ def _outcome(inst: TaskInstance | None, found: str, project_id_known: bool) -> t
 
 
 def _lookup(day: list[TaskInstance], task_id: int, trigger_time_ms: int, zone: str) -> tuple[TaskInstance | None, str]:
-    from airflow_provider_dataworks.hooks.operations import match_instance
+    from airflow_provider_dataworks.domain.api_calls import match_instance
 
     try:
         return match_instance(day, task_id, trigger_time_ms, zone), ""
@@ -381,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_dataworks.plan", description=HELP)
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_dataworks.cli.plan", description=HELP)
     add_arguments(parser)
     return run(parser.parse_args(list(argv) if argv is not None else None))
 

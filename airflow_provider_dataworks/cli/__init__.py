@@ -1,0 +1,1 @@
+"""The command line: ``airflow dataworks plan`` and ``airflow dataworks check``."""

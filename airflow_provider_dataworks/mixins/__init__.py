@@ -1,0 +1,1 @@
+"""What the operator and the sensor share: quota deferral, deferral and completion handling."""
