@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_dataworks.emulator.control import EmulatorControl
+from airflow_provider_dataworks.emulator import EmulatorControl
 
 BIN = Path(sys.executable).parent
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_dataworks.emulator.control import EmulatorControl
+from airflow_provider_dataworks.emulator import EmulatorControl
 from devtools.services import PostgresServer, RedisServer
 
 BIN = Path(sys.executable).parent

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.operations import OPERATIONS
+from airflow_provider_dataworks.emulator.api.handlers import OPERATIONS
 from tests.conftest import LOAD_A, LOAD_B, RELEASE, SHANGHAI_0030, UPSTREAM, WORKSPACE, ms
 from tests.test_emulator_wire import signed_headers
 

@@ -15,7 +15,7 @@ import pendulum
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.auth import Credential
+from airflow_provider_dataworks.emulator.api.auth import Credential
 from tests.conftest import ms, run_dag, task_states
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

@@ -16,8 +16,8 @@ import pytest
 
 from airflow_provider_dataworks.domain.api_limits import api_kind
 from airflow_provider_dataworks.emulator import DataWorksEmulator
+from airflow_provider_dataworks.emulator.api.quota import Quota
 from airflow_provider_dataworks.emulator.backend import ApiError
-from airflow_provider_dataworks.emulator.faults import Quota
 from airflow_provider_dataworks.exceptions import DataWorksApiError
 from airflow_provider_dataworks.hooks import ratelimit
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook, limiter_of

@@ -21,7 +21,7 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import UnretryableException
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator, EmulatorControl
-from airflow_provider_dataworks.emulator import signature as sig
+from airflow_provider_dataworks.emulator.api import signature as sig
 from tests.conftest import LOAD_A, LOAD_B, RELEASE, SHANGHAI_0030, UPSTREAM, WORKSPACE, ms
 
 BIZDATE = ms(datetime(2026, 11, 24, tzinfo=timezone(timedelta(hours=8))))
@@ -284,6 +284,20 @@ def test_daily_and_qps_quotas() -> None:
             except ClientException as exc:
                 codes.append(exc.code)
         assert "Throttling.User" in codes and codes[0] == "ok"
+
+
+def test_a_scenarios_quota_takes_what_the_cli_limit_flags_take() -> None:
+    """``quota:`` in a scenario: an edition, per-kind QPS over it, the throttle's retry-after, the reset."""
+    with DataWorksEmulator() as emu:
+        quota = {"edition": "enterprise", "write_qps": 2, "retry_after_ms": 1500, "reset": "10:15:30 UTC"}
+        emu.load_spec({"quota": quota})
+        limits = {"qps": None, "read_qps": 50.0, "write_qps": 2.0, "daily": None, "reset": "10:15:30 UTC"}
+        assert emu.quota.limits() == limits
+        assert emu.quota.retry_after_ms == 1500
+        emu.load_spec({"quota": {"read_qps": 0.5}})
+        assert (emu.quota.read_qps, emu.quota.write_qps, emu.quota.retry_after_ms) == (0.5, None, None)
+        with pytest.raises(ValueError, match="edition"):
+            emu.load_spec({"quota": {"edition": "platinum"}})
 
 
 def test_control_api_from_another_process_view(emulator: DataWorksEmulator) -> None:

@@ -16,7 +16,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.models import Config
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.auth import Credential
+from airflow_provider_dataworks.emulator.api.auth import Credential
 from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID
 from tests.conftest import ms
 

@@ -17,7 +17,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator import signature as sig
+from airflow_provider_dataworks.emulator.api import signature as sig
 from tests.conftest import RELEASE, SHANGHAI_0030, WORKSPACE, ms
 
 BIZDATE = ms(datetime(2026, 11, 24, tzinfo=timezone(timedelta(hours=8))))

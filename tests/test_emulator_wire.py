@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator import signature as sig
+from airflow_provider_dataworks.emulator.api import signature as sig
 from tests.conftest import RELEASE, SHANGHAI_0030, WORKSPACE, ms
 
 BIZDATE = ms(datetime(2026, 11, 24, tzinfo=timezone(timedelta(hours=8))))

@@ -42,7 +42,7 @@ import pendulum
 
 from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.faults import Fault
+from airflow_provider_dataworks.emulator.api.faults import Fault
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.conftest import RELEASE, UPSTREAM, WORKSPACE, connection_json
 

@@ -73,7 +73,7 @@ def test_the_sensor_by_task_and_time_waits_for_the_scheduled_instance_not_a_back
 def set_recurrence(emu: DataWorksEmulator, value: str) -> None:
     """DataWorks answers ``value`` for the run's scheduled instance (and keeps it waiting, so only the recurrence
     can stop a trigger)."""
-    from airflow_provider_dataworks.emulator.vocab import TriggerRecurrence
+    from airflow_provider_dataworks.emulator.backend.vocab import TriggerRecurrence
 
     emu.instance_of(RELEASE, T).recurrence = TriggerRecurrence(value)
 
@@ -117,7 +117,7 @@ def test_an_unknown_recurrence_fails_without_retry_naming_field_and_value(
     """The API grows: a value this provider does not know is named, not a bare ValueError."""
     import sys
 
-    from airflow_provider_dataworks.emulator import render
+    from airflow_provider_dataworks.emulator.api import render
 
     rendered = render.render_instance
 
@@ -193,7 +193,7 @@ def failed_downstream(emu: DataWorksEmulator, rerun_mode: str) -> None:
 def test_rerun_failed_says_why_it_cannot_rerun_an_all_denied_node_and_sends_nothing(
     emulator: DataWorksEmulator, capfd: pytest.CaptureFixture
 ) -> None:
-    from airflow_provider_dataworks.emulator.vocab import RerunMode
+    from airflow_provider_dataworks.emulator.backend.vocab import RerunMode
 
     failed_downstream(emulator, RerunMode.ALL_DENIED)
     assert emulator.instance_of(LOAD_A, T).status.value == "Failure"
@@ -219,7 +219,7 @@ def test_a_repair_sends_use_latest_config_only_when_chosen(
     emulator: DataWorksEmulator, latest: bool, capfd: pytest.CaptureFixture
 ) -> None:
     """On the oldest SDK (7.2.0, no UseLatestConfig) the choice fails the task at its start, before any call."""
-    from airflow_provider_dataworks.emulator.vocab import RerunMode
+    from airflow_provider_dataworks.emulator.backend.vocab import RerunMode
 
     failed_downstream(emulator, RerunMode.FAILURE_ALLOWED)
     extra = ", rerun_use_latest_config=True" if latest else ""

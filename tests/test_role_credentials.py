@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.signature import v1_sign
-from airflow_provider_dataworks.emulator.sts import rpc_string_to_sign
+from airflow_provider_dataworks.emulator.api.signature import v1_sign
+from airflow_provider_dataworks.emulator.api.sts import rpc_string_to_sign
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
 from airflow_provider_dataworks.hooks import credentials as credentials_module
 from airflow_provider_dataworks.hooks import dataworks as hook_module

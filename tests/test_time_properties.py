@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from airflow_provider_dataworks.domain.regions import REGION_TIMEZONES
 from airflow_provider_dataworks.domain.timing import in_zone, kept_occurrence, run_moment, to_epoch_ms
 from airflow_provider_dataworks.emulator import DataWorksEmulator
-from airflow_provider_dataworks.emulator.schedule import parse_cron, runs_on_day
+from airflow_provider_dataworks.emulator.backend.schedule import parse_cron, runs_on_day
 from tests.conftest import connection_json
 
 #: One region per scheduling zone of the shared docs (§1).

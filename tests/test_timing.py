@@ -17,7 +17,7 @@ from airflow_provider_dataworks.domain.timing import (
     run_moment,
     to_epoch_ms,
 )
-from airflow_provider_dataworks.emulator.schedule import parse_cron, runs_on_day
+from airflow_provider_dataworks.emulator.backend.schedule import parse_cron, runs_on_day
 
 SH = "Asia/Shanghai"
 T0030 = 1795537800000  # 2026-11-25 00:30 +08:00

@@ -32,17 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
         "limits", "per account and region, shared by all its keys (default: none); a flag overrides the --spec's quota"
     )
     limits.add_argument(
-        "--edition", choices=sorted(EDITIONS), help="an edition's limits: enterprise = 50 read / 20 write QPS, no "
-        "daily cap; basic = 5 QPS in all, 100 calls a day (the flags below override its numbers)",
-    )  # fmt: skip
+        "--edition",
+        choices=sorted(EDITIONS),
+        help="an edition's limits: enterprise = 50 read / 20 write QPS, no daily cap; basic = 5 QPS in all, "
+        "100 calls a day (the flags below override its numbers)",
+    )
     limits.add_argument("--read-qps", type=float, help="Get*/List* calls a second (Enterprise: 50)")
     limits.add_argument("--write-qps", type=float, help="Trigger/Stop/Rerun/... calls a second (Enterprise: 20)")
     limits.add_argument("--qps", type=float, help="calls a second, reads and writes together (Basic: 5)")
     limits.add_argument("--daily-quota", type=int, help="calls a day (Basic: 100; Enterprise: no cap)")
     limits.add_argument(
-        "--throttle-retry-after-ms", type=int,
+        "--throttle-retry-after-ms",
+        type=int,
         help="send x-acs-retry-after with a QPS refusal (DataWorks does not document one; default: none)",
-    )  # fmt: skip
+    )
     limits.add_argument(
         "--daily-quota-reset", help="when the quota day begins: 'HH:MM[:SS] Zone' (00:00 Asia/Shanghai)"
     )
@@ -53,28 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_LIMIT_FLAGS = (
-    "edition",
-    "read_qps",
-    "write_qps",
-    "qps",
-    "daily_quota",
-    "daily_quota_reset",
-    "throttle_retry_after_ms",
-)
+#: ``Quota.configure`` argument -> the flag (its ``args`` name) that sets it.
+_LIMIT_FLAGS = {
+    "qps": "qps",
+    "read_qps": "read_qps",
+    "write_qps": "write_qps",
+    "daily": "daily_quota",
+    "retry_after_ms": "throttle_retry_after_ms",
+}
 
 
 def apply_limits(emu: DataWorksEmulator, args: argparse.Namespace) -> None:
     """The limit flags given, over the scenario's quota (a flag not given keeps what the scenario set)."""
-    if all(getattr(args, name) is None for name in _LIMIT_FLAGS):
+    flags = [*_LIMIT_FLAGS.values(), "edition", "daily_quota_reset"]
+    if all(getattr(args, flag) is None for flag in flags):
         return
     quota = emu.quota
-    limits: dict[str, Any] = {"qps": quota.qps, "read_qps": quota.read_qps, "write_qps": quota.write_qps,
-                              "daily": quota.daily, "retry_after_ms": quota.retry_after_ms}  # fmt: skip
+    limits: dict[str, Any] = {name: getattr(quota, name) for name in _LIMIT_FLAGS}
     if args.edition:
         limits |= EDITIONS[args.edition]
-    given = {"qps": args.qps, "read_qps": args.read_qps, "write_qps": args.write_qps, "daily": args.daily_quota,
-             "retry_after_ms": args.throttle_retry_after_ms}  # fmt: skip
+    given = {name: getattr(args, flag) for name, flag in _LIMIT_FLAGS.items()}
     limits |= {k: v for k, v in given.items() if v is not None}
     reset = args.daily_quota_reset or str(quota.reset)
     emu.quota.configure(reset=reset, **limits)

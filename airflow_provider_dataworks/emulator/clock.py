@@ -1,4 +1,6 @@
-"""The emulator's clock: real time by default; tests freeze, set and advance it."""
+"""The emulator's clock (real time by default; tests freeze, set and advance it) and the one reading of an
+instant given as text (scenario files, the control API), which must carry a UTC offset.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class EmulatorClock:
 
     def freeze(self, at: datetime | None = None) -> datetime:
         """Stop the clock at ``at`` (aware), or where it is now."""
-        moment = _aware(at) if at is not None else self.now()
+        moment = _utc(at) if at is not None else self.now()
         with self._lock:
             self._frozen_at = moment
         return moment
@@ -46,7 +48,7 @@ class EmulatorClock:
 
     def set(self, at: datetime) -> datetime:
         """Move the clock to ``at`` (aware); a frozen clock stays frozen, a running one keeps running."""
-        moment = _aware(at)
+        moment = _utc(at)
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at = moment
@@ -65,7 +67,20 @@ class EmulatorClock:
             self._frozen_at = None
 
 
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
+def parse_instant(text: str, what: str) -> datetime:
+    """``text`` as an ISO-8601 instant; a ValueError naming ``what`` when it has no UTC offset."""
+    moment = datetime.fromisoformat(text)
+    if not _is_aware(moment):
+        raise ValueError(f"{what}={text!r} needs a UTC offset, e.g. 2026-11-24T16:31:00+00:00")
+    return moment
+
+
+def _is_aware(moment: datetime) -> bool:
+    return moment.tzinfo is not None and moment.utcoffset() is not None
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in plain UTC, as the clock keeps time; a ValueError when it is naive."""
+    if not _is_aware(moment):
         raise ValueError(f"the clock needs an aware datetime, got naive {moment.isoformat()}")
     return plain_utc(moment)

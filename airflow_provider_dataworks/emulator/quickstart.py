@@ -8,16 +8,14 @@ import json
 import shlex
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from airflow_provider_dataworks.domain.regions import region_timezone
 from airflow_provider_dataworks.domain.timing import in_zone, local_to_epoch_ms, to_epoch_ms
-from airflow_provider_dataworks.emulator.vocab import Status as TaskInstanceStatus
-
-if TYPE_CHECKING:
-    from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task
-    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
+from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task
+from airflow_provider_dataworks.emulator.backend.vocab import Status as TaskInstanceStatus
+from airflow_provider_dataworks.emulator.server import DataWorksEmulator
 
 CONN_ID = "dataworks_default"
 CONN_VARIABLE = "AIRFLOW_CONN_DATAWORKS_DEFAULT"
@@ -96,38 +94,34 @@ def http_trigger_tasks(spec: Mapping[str, Any], now: datetime) -> list[dict[str,
     date. Worked out on a scratch emulator of the nodes and their upstreams with its clock frozen at ``now``,
     so the serving emulator's state (instance ids, generated days) stays as its clients make it.
     """
-    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
-
     scratch = DataWorksEmulator()
     scratch.load_spec(_with_http_trigger_tasks_only(spec))
     scratch.clock.freeze(now)
-    found = []
-    for task in sorted(scratch.backend.tasks.values(), key=lambda t: t.id):
-        if not task.http_trigger:
-            continue
-        ws = scratch.backend.workspaces[task.workspace_id]
-        waiting = _unreleased(scratch.backend, task, now)
-        waiting.sort(key=lambda inst: inst.trigger_time)
-        passed = [inst for inst in waiting if inst.trigger_time <= now][-LISTED_EACH_SIDE:]
-        to_come = [inst for inst in waiting if inst.trigger_time > now][:LISTED_EACH_SIDE]
-        found.append(
+    tasks = sorted(scratch.backend.tasks.values(), key=lambda t: t.id)
+    return [_waiting_dates(scratch.backend, task, now) for task in tasks if task.http_trigger]
+
+
+def _waiting_dates(backend: Backend, task: Task, now: datetime) -> dict[str, Any]:
+    """An HTTP trigger node and the logical dates of its unreleased instances around ``now``."""
+    ws = backend.workspaces[task.workspace_id]
+    waiting = sorted(_unreleased(backend, task, now), key=lambda inst: inst.trigger_time)
+    passed = [inst for inst in waiting if inst.trigger_time <= now][-LISTED_EACH_SIDE:]
+    to_come = [inst for inst in waiting if inst.trigger_time > now][:LISTED_EACH_SIDE]
+    return {
+        "task_id": task.id,
+        "name": task.name,
+        "workspace_id": ws.id,
+        "cron": task.schedule.expression,
+        "timezone": ws.timezone,
+        "waiting": [
             {
-                "task_id": task.id,
-                "name": task.name,
-                "workspace_id": ws.id,
-                "cron": task.schedule.expression,
-                "timezone": ws.timezone,
-                "waiting": [
-                    {
-                        "logical_date": in_zone(to_epoch_ms(inst.trigger_time), ws.timezone).isoformat(),
-                        "trigger_time_ms": to_epoch_ms(inst.trigger_time),
-                        "status": inst.status.value,
-                    }
-                    for inst in passed + to_come
-                ],
+                "logical_date": in_zone(to_epoch_ms(inst.trigger_time), ws.timezone).isoformat(),
+                "trigger_time_ms": to_epoch_ms(inst.trigger_time),
+                "status": inst.status.value,
             }
-        )
-    return found
+            for inst in passed + to_come
+        ],
+    }
 
 
 def _with_http_trigger_tasks_only(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,11 +153,11 @@ def describe(info: Mapping[str, Any]) -> list[str]:
     if tasks:
         lines.append("# HTTP trigger nodes (dataworks_task_id) and logical dates whose instance waits for a trigger:")
     for task in tasks:
-        lines.append(f"#   {task['task_id']} {task['name']} (workspace {task['workspace_id']}, "
-                     f"cron '{task['cron']}' in {task['timezone']}):")  # fmt: skip
+        where = f"workspace {task['workspace_id']}, cron '{task['cron']}' in {task['timezone']}"
+        lines.append(f"#   {task['task_id']} {task['name']} ({where}):")
         lines += [f"#     {w['logical_date']}  {w['status']}" for w in task["waiting"]] or ["#     none now"]
     dates = [w["logical_date"] for task in tasks for w in task["waiting"] if w["status"] == "WaitTrigger"]
     if dates:
-        lines.append(f"# A DAG on the node's cron and zone (as the example DAGs) releases one: "
-                     f"airflow dags test <dag_id> {dates[-1]}")  # fmt: skip
+        command = f"airflow dags test <dag_id> {dates[-1]}"
+        lines.append(f"# A DAG on the node's cron and zone (as the example DAGs) releases one: {command}")
     return lines

@@ -1,4 +1,8 @@
-"""``DataWorksEmulator``: the emulated DataWorks behind a real HTTP server on a loopback port.
+"""``DataWorksEmulator``: the emulated DataWorks behind a real HTTP server on a loopback port (the facade).
+
+It puts together the model (``backend.Backend``), the clock, and the API layer (``api/``: the HTTP server, the
+request handling, STS, faults, quotas, the call log and the control API); they reach it through protocols and
+never import it.
 
 Usage (tests)::
 
@@ -12,7 +16,6 @@ Usage (tests)::
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Mapping
 from datetime import datetime, time
 from time import time as wall_seconds
@@ -20,13 +23,18 @@ from types import TracebackType
 from typing import Any
 
 from airflow_provider_dataworks.domain.timing import to_epoch_ms
-from airflow_provider_dataworks.emulator.auth import Credential, NonceCache
+from airflow_provider_dataworks.emulator.api.auth import Credential, NonceCache
+from airflow_provider_dataworks.emulator.api.call_log import Call, CallLog
+from airflow_provider_dataworks.emulator.api.control_api import control_answer, is_control
+from airflow_provider_dataworks.emulator.api.faults import Fault, FaultPlan
+from airflow_provider_dataworks.emulator.api.httpd import EmulatorHTTPServer
+from airflow_provider_dataworks.emulator.api.messages import Answer, Request
+from airflow_provider_dataworks.emulator.api.quota import Quota
+from airflow_provider_dataworks.emulator.api.sts import OidcProvider, StsService
+from airflow_provider_dataworks.emulator.api.wire import handle
 from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, Backend, Instance, Settings, Task, Workspace
 from airflow_provider_dataworks.emulator.clock import EmulatorClock
-from airflow_provider_dataworks.emulator.faults import Fault, FaultPlan, Quota
-from airflow_provider_dataworks.emulator.httpd import EmulatorHTTPServer
-from airflow_provider_dataworks.emulator.sts import OidcProvider, StsService
-from airflow_provider_dataworks.emulator.wire import Answer, Call, Request, handle
+from airflow_provider_dataworks.emulator.spec import apply_spec
 
 
 class DataWorksEmulator:
@@ -37,8 +45,9 @@ class DataWorksEmulator:
     :param access_key_id: the AccessKey it accepts (generated when not given).
     :param access_key_secret: its secret (random when not given).
     :param repeat_trigger: answer to a trigger that has no effect: ``"success"`` or ``"error"``.
-    :param qps: per-AccessKey calls per second (None: unlimited; Basic edition: 5).
-    :param daily_quota: per-AccessKey calls per quota day (None: unlimited; Basic: 100).
+    :param qps: calls per second per account and region, shared by all the account's keys (None: unlimited; Basic
+        edition: 5). Other limits (per-kind QPS, an edition's): ``quota.configure``.
+    :param daily_quota: calls per quota day per account and region (None: unlimited; Basic: 100).
     :param daily_quota_reset: when the quota day begins, ``"HH:MM[:SS] Zone"`` on the emulated clock (default
         ``00:00 Asia/Shanghai``; see ``domain/api_limits.py``).
     :param generation_time: local time on day D-1 at which instances of day D are generated.
@@ -74,8 +83,7 @@ class DataWorksEmulator:
         self._host = host
         self._port = port
         self._credentials: dict[str, Credential] = {}
-        self._calls: list[Call] = []
-        self._calls_lock = threading.Lock()
+        self._call_log = CallLog()
         self._server = EmulatorHTTPServer(host, port, self._answer)
         self._region_servers: dict[str, EmulatorHTTPServer] = {}
         default = Credential(
@@ -107,13 +115,16 @@ class DataWorksEmulator:
         server = self._region_servers.get(region)
         if server is None:
             server = self._region_servers[region] = EmulatorHTTPServer(
-                self._host, 0, lambda request: handle(self, request, region)
+                self._host, 0, lambda request: self._answer(request, region)
             )
             server.start()
         return f"http://{self._host}:{server.port}"
 
-    def _answer(self, request: Request) -> Answer:
-        return handle(self, request)
+    def _answer(self, request: Request, region: str | None = None) -> Answer:
+        """A control API request (on any endpoint), else an OpenAPI or STS one to the endpoint of ``region``."""
+        if is_control(request):
+            return control_answer(self, request)
+        return handle(self, request, region)
 
     def __enter__(self) -> DataWorksEmulator:
         return self.start()
@@ -156,18 +167,21 @@ class DataWorksEmulator:
     ) -> Credential:
         """Accept one more AccessKey pair, of ``account`` (defined already)."""
         cred = Credential(
-            access_key_id or f"LTAI5t{secrets.token_hex(8)}", access_key_secret or secrets.token_urlsafe(24),
+            access_key_id or f"LTAI5t{secrets.token_hex(8)}",
+            access_key_secret or secrets.token_urlsafe(24),
             account_id=self.backend.known_account(str(account)),
-        )  # fmt: skip
+        )
         self._credentials[cred.access_key_id] = cred
         return cred
 
     def add_sts_credentials(self, account: str = DEFAULT_ACCOUNT_ID) -> Credential:
         """Issue an STS key of ``account``: requests must carry its security token, signed."""
         cred = Credential(
-            f"STS.{secrets.token_hex(10)}", secrets.token_urlsafe(24), secrets.token_urlsafe(48),
+            f"STS.{secrets.token_hex(10)}",
+            secrets.token_urlsafe(24),
+            secrets.token_urlsafe(48),
             self.backend.known_account(str(account)),
-        )  # fmt: skip
+        )
         self._credentials[cred.access_key_id] = cred
         return cred
 
@@ -220,7 +234,7 @@ class DataWorksEmulator:
         instance of that type, for the day whose scheduled TriggerTime is ``scheduled_at`` (aware datetime or epoch
         ms): it has that TriggerTime and Bizdate, so ListTaskInstances of that business date lists it beside the
         scheduled one. It progresses like any instance (never waiting for a trigger) and ends in the task's outcome
-        after its duration, or is set to ``status`` at once. Rules: ``runs.py``."""
+        after its duration, or is set to ``status`` at once. Rules: ``backend/instance_runs.py``."""
         ms = scheduled_at if isinstance(scheduled_at, int) else to_epoch_ms(scheduled_at)
         return self.backend.add_instance_run(task_id, ms, workflow_instance_type, status=status)
 
@@ -236,8 +250,6 @@ class DataWorksEmulator:
 
     def load_spec(self, spec: Mapping[str, Any]) -> None:
         """Define workspaces and tasks from a dict (the CLI's JSON/YAML file); see ``spec.py``."""
-        from airflow_provider_dataworks.emulator.spec import apply_spec
-
         apply_spec(self, spec)
 
     def reset(self) -> None:
@@ -251,7 +263,7 @@ class DataWorksEmulator:
     def inject_fault(self, action: str | None = None, kind: str = "server_error", **kwargs: Any) -> Fault:
         """Make ``action`` (None: every action) fail as ``kind`` for the next ``times`` calls or at ``rate``.
 
-        Kinds: see ``faults.FAULT_KINDS``. ``retry_after_ms`` (throttle), ``delay_seconds`` (slow),
+        Kinds: see ``api.faults.FAULT_KINDS``. ``retry_after_ms`` (throttle), ``delay_seconds`` (slow),
         ``http_status``/``code``/``message`` (error) tune them.
         """
         return self.faults.add(Fault(kind=kind, action=action, **kwargs))
@@ -261,21 +273,18 @@ class DataWorksEmulator:
 
     # ------------------------------------------------------------------------------ call log
     def record(self, call: Call) -> None:
-        with self._calls_lock:
-            self._calls.append(call)
+        self._call_log.record(call)
 
     @property
     def calls(self) -> list[Call]:
         """Every OpenAPI call received so far, oldest first."""
-        with self._calls_lock:
-            return list(self._calls)
+        return self._call_log.all()
 
     def calls_of(self, action: str) -> list[Call]:
         return [c for c in self.calls if c.action == action]
 
     def clear_calls(self) -> None:
-        with self._calls_lock:
-            self._calls.clear()
+        self._call_log.clear()
 
     def info(self) -> dict[str, Any]:
         """What a client needs: endpoint and credentials (printed by the CLI; contains the secret)."""

@@ -1,4 +1,4 @@
-"""Scenario files for the emulator (JSON or YAML) and the built-in demo workspace.
+"""Scenario files for the emulator (JSON or YAML), how one is applied, and the built-in demo workspace.
 
 Shape::
 
@@ -24,7 +24,11 @@ Shape::
                                      # (or {arn, account}: its keys act for that account, not the assuming key's)
     oidc_providers:                                              #   ram_role_arn / oidc_role_arn assume
       - {arn: "acs:ram::1234567890123456:oidc-provider/ack", token: "<the token file's content>"}
-    quota: {daily: 10, qps: 5, reset: "10:15:30 UTC"}           # optional: limits per key (reset: quota.py)
+    quota: {daily: 10, qps: 5, reset: "10:15:30 UTC"}           # optional: limits per account and region
+                                     # (also read_qps, write_qps, edition: enterprise | basic, retry_after_ms;
+                                     # as the CLI's flags; reset: domain/api_limits.py)
+
+``apply_spec`` drives the emulator through ``ScenarioTarget`` (``server.DataWorksEmulator`` is one).
 """
 
 from __future__ import annotations
@@ -33,19 +37,40 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
+from airflow_provider_dataworks.emulator.api.auth import Credential
+from airflow_provider_dataworks.emulator.api.quota import Quota
+from airflow_provider_dataworks.emulator.api.sts import OidcProvider
+from airflow_provider_dataworks.emulator.backend import Instance, Task, Workspace
+from airflow_provider_dataworks.emulator.clock import EmulatorClock, parse_instant
 
 _TASK_KEYS = {
-    "id", "name", "http_trigger", "cron", "upstream", "duration_seconds", "outcome", "recurrence",
-    "env_type", "task_type", "deployed_at", "instance_mode", "workflow_id", "failing_runs", "rerun_mode", "calendar",
-    "runs", "owner", "resource_group",
-}  # fmt: skip
+    "id",
+    "name",
+    "http_trigger",
+    "cron",
+    "upstream",
+    "duration_seconds",
+    "outcome",
+    "recurrence",
+    "env_type",
+    "task_type",
+    "deployed_at",
+    "instance_mode",
+    "workflow_id",
+    "failing_runs",
+    "rerun_mode",
+    "calendar",
+    "runs",
+    "owner",
+    "resource_group",
+}
 _RUN_KEYS = {"scheduled_at", "type", "status"}
 _WORKSPACE_KEYS = {"id", "region", "name", "timezone", "resource_capacity", "tasks", "account"}
 _ACCOUNT_KEYS, _ACCESS_KEY_KEYS = {"id", "access_keys"}, {"id", "secret"}
+#: ``quota:`` keys: the limits ``Quota.configure`` takes, as the CLI's ``--edition``, ``--qps``, ... flags set them.
+_QUOTA_KEYS = {"daily", "qps", "read_qps", "write_qps", "edition", "retry_after_ms", "reset"}
 
 DEMO_SPEC: dict[str, Any] = {
     "workspaces": [
@@ -55,17 +80,57 @@ DEMO_SPEC: dict[str, Any] = {
             "name": "demo_workspace",
             "tasks": [
                 {"id": 700000, "name": "ods_orders_ready", "cron": "0 0 * * *", "duration_seconds": 5},
-                {"id": 700001, "name": "release_from_airflow", "http_trigger": True, "cron": "30 0 * * *",
-                 "upstream": [700000]},
+                {
+                    "id": 700001,
+                    "name": "release_from_airflow",
+                    "http_trigger": True,
+                    "cron": "30 0 * * *",
+                    "upstream": [700000],
+                },
                 {"id": 700002, "name": "dwd_orders", "cron": "30 0 * * *", "upstream": [700001], "duration_seconds": 4},
-                {"id": 700003, "name": "dwd_customers", "cron": "30 0 * * *", "upstream": [700001],
-                 "duration_seconds": 3},
-                {"id": 700004, "name": "ads_daily_report", "cron": "30 0 * * *", "upstream": [700002, 700003],
-                 "duration_seconds": 3},
+                {
+                    "id": 700003,
+                    "name": "dwd_customers",
+                    "cron": "30 0 * * *",
+                    "upstream": [700001],
+                    "duration_seconds": 3,
+                },
+                {
+                    "id": 700004,
+                    "name": "ads_daily_report",
+                    "cron": "30 0 * * *",
+                    "upstream": [700002, 700003],
+                    "duration_seconds": 3,
+                },
             ],
         }
     ]
-}  # fmt: skip
+}
+
+
+class ScenarioTarget(Protocol):
+    """What applying a scenario needs of the emulator (``server.DataWorksEmulator`` is one)."""
+
+    clock: EmulatorClock
+    quota: Quota
+
+    def add_account(self, account_id: str) -> str: ...
+
+    def add_access_key(
+        self, access_key_id: str | None = None, access_key_secret: str | None = None, account: str = ...
+    ) -> Credential: ...
+
+    def add_workspace(self, workspace_id: int, region: str = ..., **kwargs: Any) -> Workspace: ...
+
+    def add_task(self, workspace: Workspace | int, task_id: int, name: str, **kwargs: Any) -> Task: ...
+
+    def add_role(self, role_arn: str = ..., **kwargs: Any) -> str: ...
+
+    def add_oidc_provider(self, arn: str = ..., token: str | None = None) -> OidcProvider: ...
+
+    def add_instance_run(
+        self, task_id: int, scheduled_at: datetime | int, workflow_instance_type: str, *, status: str | None = None
+    ) -> Instance: ...
 
 
 def load_spec_file(path: str | Path) -> dict[str, Any]:
@@ -82,49 +147,16 @@ def load_spec_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _aware(value: str, field: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"{field}={value!r} needs a UTC offset, e.g. 2026-11-24T16:31:00+00:00")
-    return moment
-
-
-def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
+def apply_spec(emu: ScenarioTarget, spec: Mapping[str, Any]) -> None:
     """Create the accounts, workspaces and tasks of ``spec`` (and set the clock if it says so)."""
     for account in spec.get("accounts", []):
         _apply_account(emu, account)
     runs: list[tuple[int, Any]] = []  # made once the clock is set: a run starts at the scenario's "now"
     for ws_spec in spec.get("workspaces", []):
-        unknown = set(ws_spec) - _WORKSPACE_KEYS
-        if unknown:
-            raise ValueError(f"workspace {ws_spec.get('id')}: unknown keys {sorted(unknown)}")
-        ws = emu.add_workspace(
-            int(ws_spec["id"]),
-            ws_spec.get("region", "cn-hangzhou"),
-            name=ws_spec.get("name"),
-            timezone=ws_spec.get("timezone"),
-            resource_capacity=ws_spec.get("resource_capacity"),
-            **({"account": str(ws_spec["account"])} if "account" in ws_spec else {}),
-        )
-        for task in ws_spec.get("tasks", []):
-            unknown = set(task) - _TASK_KEYS
-            if unknown:
-                raise ValueError(f"task {task.get('id')}: unknown keys {sorted(unknown)}")
-            skipped = ("id", "name", "duration_seconds", "deployed_at", "runs")
-            kwargs = {k: v for k, v in task.items() if k not in skipped}
-            if "duration_seconds" in task:
-                kwargs["duration"] = timedelta(seconds=float(task["duration_seconds"]))
-            if "deployed_at" in task:
-                kwargs["deployed_at"] = _aware(task["deployed_at"], "deployed_at")
-            emu.add_task(ws, int(task["id"]), task["name"], **kwargs)
+        _apply_workspace(emu, ws_spec)
         runs += [(int(task["id"]), run) for task in ws_spec.get("tasks", []) for run in task.get("runs", [])]
     for role in spec.get("roles", []):
-        if isinstance(role, Mapping):
-            if not {"arn"} <= set(role) <= {"arn", "account"}:
-                raise ValueError(f"roles: each is an ARN or {{arn, account}}, not {sorted(role)}")
-            emu.add_role(str(role["arn"]), account=role.get("account"))
-        else:
-            emu.add_role(str(role))
+        _apply_role(emu, role)
     for provider in spec.get("oidc_providers", []):
         if set(provider) != {"arn", "token"}:
             raise ValueError(f"oidc_providers: each is {{arn, token}}, not {sorted(provider)}")
@@ -133,36 +165,79 @@ def apply_spec(emu: DataWorksEmulator, spec: Mapping[str, Any]) -> None:
         _apply_quota(emu, spec["quota"])
     clock = spec.get("clock") or {}
     if "set" in clock:
-        emu.clock.set(_aware(clock["set"], "clock.set"))
+        emu.clock.set(parse_instant(clock["set"], "clock.set"))
     if clock.get("freeze"):
         emu.clock.freeze()
     for task_id, run in runs:
         _apply_run(emu, task_id, run)
 
 
-def _apply_run(emu: DataWorksEmulator, task_id: int, run: Mapping[str, Any]) -> None:
+def _apply_workspace(emu: ScenarioTarget, ws_spec: Mapping[str, Any]) -> None:
+    """``{id, region?, name?, timezone?, resource_capacity?, account?, tasks}``: a workspace and its tasks."""
+    unknown = set(ws_spec) - _WORKSPACE_KEYS
+    if unknown:
+        raise ValueError(f"workspace {ws_spec.get('id')}: unknown keys {sorted(unknown)}")
+    ws = emu.add_workspace(
+        int(ws_spec["id"]),
+        ws_spec.get("region", "cn-hangzhou"),
+        name=ws_spec.get("name"),
+        timezone=ws_spec.get("timezone"),
+        resource_capacity=ws_spec.get("resource_capacity"),
+        **({"account": str(ws_spec["account"])} if "account" in ws_spec else {}),
+    )
+    for task in ws_spec.get("tasks", []):
+        unknown = set(task) - _TASK_KEYS
+        if unknown:
+            raise ValueError(f"task {task.get('id')}: unknown keys {sorted(unknown)}")
+        skipped = ("id", "name", "duration_seconds", "deployed_at", "runs")
+        kwargs = {k: v for k, v in task.items() if k not in skipped}
+        if "duration_seconds" in task:
+            kwargs["duration"] = timedelta(seconds=float(task["duration_seconds"]))
+        if "deployed_at" in task:
+            kwargs["deployed_at"] = parse_instant(task["deployed_at"], "deployed_at")
+        emu.add_task(ws, int(task["id"]), task["name"], **kwargs)
+
+
+def _apply_role(emu: ScenarioTarget, role: str | Mapping[str, Any]) -> None:
+    """An ARN, or ``{arn, account}``: a role whose temporary keys act for ``account``."""
+    if isinstance(role, Mapping):
+        if not {"arn"} <= set(role) <= {"arn", "account"}:
+            raise ValueError(f"roles: each is an ARN or {{arn, account}}, not {sorted(role)}")
+        emu.add_role(str(role["arn"]), account=role.get("account"))
+    else:
+        emu.add_role(str(role))
+
+
+def _apply_run(emu: ScenarioTarget, task_id: int, run: Mapping[str, Any]) -> None:
     """``{scheduled_at, type, status?}``: a backfill / manual run / smoke test ... (``add_instance_run``)."""
     if not isinstance(run, Mapping) or not {"scheduled_at", "type"} <= set(run) <= _RUN_KEYS:
         raise ValueError(f"task {task_id}: each of runs is {{scheduled_at, type, status?}}, not {run!r}")
-    at = _aware(str(run["scheduled_at"]), "runs.scheduled_at")
+    at = parse_instant(str(run["scheduled_at"]), "runs.scheduled_at")
     emu.add_instance_run(task_id, at, str(run["type"]), status=run.get("status"))
 
 
-_QUOTA_KEYS = {"daily", "qps", "reset"}
-
-
-def _apply_quota(emu: DataWorksEmulator, quota: Mapping[str, Any]) -> None:
-    """``quota: {daily, qps, reset}``: each unset one is unlimited (reset: the default, 00:00 Asia/Shanghai)."""
+def _apply_quota(emu: ScenarioTarget, quota: Mapping[str, Any]) -> None:
+    """``quota: {daily, qps, read_qps, write_qps, edition, retry_after_ms, reset}``: each unset limit is unlimited
+    (or the ``edition``'s); reset: the default, 00:00 Asia/Shanghai."""
     if not isinstance(quota, Mapping) or set(quota) - _QUOTA_KEYS:
         raise ValueError(f"quota: a mapping of {sorted(_QUOTA_KEYS)}, not {quota!r}")
-    daily, qps = quota.get("daily"), quota.get("qps")
+
+    def number(name: str, kind: type[int] | type[float]) -> Any:
+        return kind(quota[name]) if quota.get(name) is not None else None
+
+    edition = quota.get("edition")
     emu.quota.configure(
-        daily=int(daily) if daily is not None else None, qps=int(qps) if qps is not None else None,
+        daily=number("daily", int),
+        qps=number("qps", float),
+        read_qps=number("read_qps", float),
+        write_qps=number("write_qps", float),
+        edition=str(edition) if edition is not None else None,
+        retry_after_ms=number("retry_after_ms", int),
         reset=quota.get("reset"),
-    )  # fmt: skip
+    )
 
 
-def _apply_account(emu: DataWorksEmulator, account: Mapping[str, Any]) -> None:
+def _apply_account(emu: ScenarioTarget, account: Mapping[str, Any]) -> None:
     """``{id, access_keys: [{id, secret}]}``: an account and the AccessKeys it signs with."""
     if not isinstance(account, Mapping) or "id" not in account or set(account) - _ACCOUNT_KEYS:
         shape = sorted(account) if isinstance(account, Mapping) else type(account).__name__  # never the secrets

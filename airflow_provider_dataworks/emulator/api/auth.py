@@ -14,15 +14,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from airflow_provider_dataworks.emulator import signature
+from airflow_provider_dataworks.emulator.api import signature
 from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, ApiError
 
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
 #: The RPC (v1) parameters that carry the signature rather than the call's own fields.
 RPC_COMMON_PARAMS = frozenset(
-    {"Action", "Version", "Format", "AccessKeyId", "Signature", "SignatureMethod", "SignatureType",
-     "SignatureVersion", "SignatureNonce", "Timestamp", "SecurityToken", "RegionId"}
-)  # fmt: skip
+    {
+        "Action",
+        "Version",
+        "Format",
+        "AccessKeyId",
+        "Signature",
+        "SignatureMethod",
+        "SignatureType",
+        "SignatureVersion",
+        "SignatureNonce",
+        "Timestamp",
+        "SecurityToken",
+        "RegionId",
+    }
+)
 EMULATED = "ACS3-HMAC-SHA256 and signature v1 (SignatureMethod=HMAC-SHA1, SignatureVersion=1.0)"
 
 

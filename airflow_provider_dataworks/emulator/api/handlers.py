@@ -1,12 +1,10 @@
-"""The emulated OpenAPI operations: typed parameters in, the documented PascalCase JSON out.
+"""The emulated OpenAPI operations: each one's official parameters, the model call that carries it out, and its
+answer in the documented PascalCase JSON.
 
 Each operation declares its official parameters (name -> position, type, required, enum; Alibaba's metadata,
-checked by ``tests/test_api_meta.py``); :func:`parse_params` types the merged query and form fields the way the SDK
-sends them (integers as text, booleans as ``True``/``False``, arrays as one JSON-encoded field), answers a missing
-required one with the gateway's 400 ``Missing<Name>`` and a mistyped one or a value outside its official enum with
-400 ``Invalid.Param``. A parameter is accepted at either position (signature-v1 clients send everything in the
-query). It also declares what its id parameters name (a workspace, task, instance, workflow instance):
-:meth:`Operation.carry_out` lets the backend refuse a caller those belong to another account or region of.
+checked by ``tests/test_api_meta.py``; typed by ``params.py``) and what its id parameters name (a workspace, task,
+instance, workflow instance): :meth:`Operation.carry_out` lets the backend refuse a caller those belong to another
+account or region of.
 """
 
 from __future__ import annotations
@@ -16,15 +14,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dataworks.emulator import listing
-from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Caller
-from airflow_provider_dataworks.emulator.render import (
+from airflow_provider_dataworks.emulator.api import listing
+from airflow_provider_dataworks.emulator.api.params import Param, paginate, parse_params
+from airflow_provider_dataworks.emulator.api.render import (
     render_instance,
     render_project,
     render_task,
     render_workflow_instance,
 )
-from airflow_provider_dataworks.emulator.vocab import (
+from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Caller
+from airflow_provider_dataworks.emulator.backend.vocab import (
     ProjectEnv,
     Status,
     TriggerRecurrence,
@@ -34,30 +33,28 @@ from airflow_provider_dataworks.emulator.vocab import (
 
 API_VERSION = "2024-05-18"
 #: Official page-size maxima (ListTaskInstances: the SDK's doc, 500; ListProjects: the API doc, 100). An operation
-#: whose docs state none (ListDownstreamTaskInstances) takes up to 500. Above the maximum: 400 ``Invalid.Param``.
-MAX_PAGE_SIZE = 500
+#: whose docs state none (ListDownstreamTaskInstances) takes up to ``params.MAX_PAGE_SIZE``.
 PAGE_SIZE_MAX = {"ListTaskInstances": 500, "ListProjects": 100, "ListDownstreamTaskInstances": 500}
 PROJECT_STATUSES = (
-    "Available", "DeleteFailed", "Deleting", "Forbidden", "Frozen", "InitFailed", "Initializing", "UpdateFailed",
+    "Available",
+    "DeleteFailed",
+    "Deleting",
+    "Forbidden",
+    "Frozen",
+    "InitFailed",
+    "Initializing",
+    "UpdateFailed",
     "Updating",
-)  # fmt: skip
+)
 
 Handler = Callable[[Backend, dict[str, Any], Caller], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Param:
-    kind: str  # "int" | "str" | "bool" | "int_list" | "str_list" | "json"
-    required: bool = False
-    position: str = "Body"  # "Query" | "Body": where the official metadata puts it (either is accepted)
-    enum: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Operation:
     params: Mapping[str, Param]
     handler: Handler
-    #: parameter -> what its id (or each id of a list) names: a key of ``backend.RESOURCE_KINDS``
+    #: parameter -> what its id (or each id of a list) names: a key of ``backend.access.RESOURCE_KINDS``
     names: Mapping[str, str] = field(default_factory=dict)
     method: str = "POST"
 
@@ -83,61 +80,6 @@ class Operation:
         return None
 
 
-def parse_params(spec: Mapping[str, Param], raw: Mapping[str, str]) -> dict[str, Any]:
-    """Type the raw string fields by ``spec``; unknown fields are ignored as DataWorks does."""
-    typed: dict[str, Any] = {}
-    for name, param in spec.items():
-        value = raw.get(name)
-        if value is None or value == "":
-            if param.required:
-                raise ApiError(400, f"Missing{name}", f"{name} is mandatory for this action.")
-            continue
-        typed[name] = _convert(name, param.kind, value)
-        if param.enum is not None and typed[name] not in param.enum:
-            raise ApiError(
-                400, "Invalid.Param", f"The parameter {name} has no value {value!r} (one of {', '.join(param.enum)})."
-            )
-    return typed
-
-
-def _convert(name: str, kind: str, value: str) -> Any:
-    try:
-        if kind == "int":
-            return int(value)
-        if kind == "bool":
-            if value not in ("True", "False", "true", "false"):
-                raise ValueError(value)
-            return value.lower() == "true"
-        if kind in ("int_list", "str_list", "json"):
-            items = json.loads(value)
-            if kind == "json":
-                return items
-            if not isinstance(items, list):
-                raise ValueError(value)
-            return [int(i) for i in items] if kind == "int_list" else [str(i) for i in items]
-    except (ValueError, TypeError) as err:
-        expected = {
-            "int": "an integer", "bool": "True or False", "int_list": "a JSON array of integers",
-            "str_list": "a JSON array of strings", "json": "JSON",
-        }[kind]  # fmt: skip
-        raise ApiError(400, "Invalid.Param", f"The parameter {name} must be {expected}, got {value!r}.") from err
-    return value
-
-
-# --------------------------------------------------------------------------------------------- paging
-def _page(
-    items: list[Any], params: Mapping[str, Any], max_size: int = MAX_PAGE_SIZE, default_size: int = 10
-) -> tuple[list[Any], dict[str, int]]:
-    number = params.get("PageNumber", 1)
-    size = params.get("PageSize", default_size)
-    if number < 1:
-        raise ApiError(400, "Invalid.Param", "The parameter PageNumber must be 1 or more.")
-    if not 1 <= size <= max_size:
-        raise ApiError(400, "Invalid.Param", f"The parameter PageSize must be between 1 and {max_size}.")
-    start = (number - 1) * size
-    return items[start : start + size], {"PageNumber": number, "PageSize": size, "TotalCount": len(items)}
-
-
 # --------------------------------------------------------------------------------------------- handlers
 def trigger_scheduler_task_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     """``EnvType`` is optional: omitted, the trigger names the Prod instance (the official default)."""
@@ -151,12 +93,12 @@ def get_task_instance(backend: Backend, p: dict[str, Any], caller: Caller) -> di
 
 def list_task_instances(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
     records = listing.select(backend, backend.list_instances(p["ProjectId"], p["Bizdate"]), p)
-    page, info = _page(records, p, PAGE_SIZE_MAX["ListTaskInstances"])
+    page, info = paginate(records, p, PAGE_SIZE_MAX["ListTaskInstances"])
     return {"PagingInfo": {**info, "TaskInstances": [render_instance(backend, i, "list") for i in page]}}
 
 
 def list_downstream_task_instances(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    page, info = _page(backend.downstream(p["Id"]), p, PAGE_SIZE_MAX["ListDownstreamTaskInstances"])
+    page, info = paginate(backend.downstream(p["Id"]), p, PAGE_SIZE_MAX["ListDownstreamTaskInstances"])
     return {
         "PagingInfo": {
             **info,
@@ -204,7 +146,7 @@ def list_projects(backend: Backend, p: dict[str, Any], caller: Caller) -> dict[s
             projects = [r for r in projects if r[name] == p[name]]
     if "AliyunResourceTags" in p:
         projects = [r for r in projects if _tags_match(p["AliyunResourceTags"], r)]
-    page, info = _page(projects, p, PAGE_SIZE_MAX["ListProjects"])
+    page, info = paginate(projects, p, PAGE_SIZE_MAX["ListProjects"])
     return {"PagingInfo": {**info, "Projects": page}}
 
 
@@ -228,21 +170,41 @@ _IDS = {"Ids": Param("int_list"), "Comment": Param("str")}
 _QUERY_ID = {"Id": Param("int", True, "Query")}
 _INSTANCE, _INSTANCES = {"Id": "instance"}, {"Ids": "instance"}
 _LIST_TASK_INSTANCES = {
-    "Bizdate": Param("int", True), "ProjectId": Param("int", True), "Filter": Param("str"), "Id": Param("int"),
-    "Ids": Param("int_list"), "Owner": Param("str"), "PageNumber": Param("int"), "PageSize": Param("int"),
-    "ProjectEnv": Param("str", enum=_ENV), "RuntimeResource": Param("str"), "SortBy": Param("str"),
-    "Status": Param("str", enum=_values(Status)), "TaskId": Param("int"), "TaskIds": Param("int_list"),
-    "TaskName": Param("str"), "TaskType": Param("str"),
+    "Bizdate": Param("int", True),
+    "ProjectId": Param("int", True),
+    "Filter": Param("str"),
+    "Id": Param("int"),
+    "Ids": Param("int_list"),
+    "Owner": Param("str"),
+    "PageNumber": Param("int"),
+    "PageSize": Param("int"),
+    "ProjectEnv": Param("str", enum=_ENV),
+    "RuntimeResource": Param("str"),
+    "SortBy": Param("str"),
+    "Status": Param("str", enum=_values(Status)),
+    "TaskId": Param("int"),
+    "TaskIds": Param("int_list"),
+    "TaskName": Param("str"),
+    "TaskType": Param("str"),
     "TriggerRecurrence": Param("str", enum=_values(TriggerRecurrence)),
-    "TriggerType": Param("str", enum=_values(TriggerType)), "UnifiedWorkflowInstanceId": Param("int"),
-    "WorkflowId": Param("int"), "WorkflowInstanceId": Param("int"),
+    "TriggerType": Param("str", enum=_values(TriggerType)),
+    "UnifiedWorkflowInstanceId": Param("int"),
+    "WorkflowId": Param("int"),
+    "WorkflowInstanceId": Param("int"),
     "WorkflowInstanceType": Param("str", enum=_values(WorkflowInstanceType)),
-}  # fmt: skip
+}
 _LIST_PROJECTS = {
-    "AliyunResourceGroupId": Param("str"), "AliyunResourceTags": Param("json"), "DevEnvironmentEnabled": Param("bool"),
-    "DevRoleDisabled": Param("bool"), "Ids": Param("int_list"), "Names": Param("str_list"), "PageNumber": Param("int"),
-    "PageSize": Param("int"), "PaiTaskEnabled": Param("bool"), "Status": Param("str", enum=PROJECT_STATUSES),
-}  # fmt: skip
+    "AliyunResourceGroupId": Param("str"),
+    "AliyunResourceTags": Param("json"),
+    "DevEnvironmentEnabled": Param("bool"),
+    "DevRoleDisabled": Param("bool"),
+    "Ids": Param("int_list"),
+    "Names": Param("str_list"),
+    "PageNumber": Param("int"),
+    "PageSize": Param("int"),
+    "PaiTaskEnabled": Param("bool"),
+    "Status": Param("str", enum=PROJECT_STATUSES),
+}
 
 OPERATIONS: dict[str, Operation] = {
     "TriggerSchedulerTaskInstance": Operation(

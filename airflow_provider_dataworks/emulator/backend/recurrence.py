@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from airflow_provider_dataworks.emulator.schedule import ScheduledRun
-from airflow_provider_dataworks.emulator.vocab import TriggerRecurrence as R
+from airflow_provider_dataworks.emulator.backend.schedule import ScheduledRun
+from airflow_provider_dataworks.emulator.backend.vocab import TriggerRecurrence as R
 
 _CALENDAR_KEYS = {"skip", "pause"}
 

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from airflow_provider_dataworks.domain.timing import to_epoch_ms
 from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task, WorkflowInstance
-from airflow_provider_dataworks.emulator.schedule import quartz
-from airflow_provider_dataworks.emulator.vocab import TriggerRecurrence, parse
+from airflow_provider_dataworks.emulator.backend.schedule import quartz
+from airflow_provider_dataworks.emulator.backend.vocab import TriggerRecurrence, parse
 
 Shape = Literal["get", "list", "downstream", "downstream_flat"]
 
@@ -44,18 +44,35 @@ def render_instance(backend: Backend, inst: Instance, shape: Shape = "get") -> d
     ws = backend.workspaces[inst.workspace_id]
     workflow = backend.workflows[task.workflow_id]
     fields: dict[str, Any] = {
-        "Id": inst.id, "TaskId": task.id, "TaskName": task.name, "TaskType": task.task_type, "ProjectId": ws.id,
-        "Bizdate": _ms(inst.bizdate), "TriggerTime": _ms(inst.trigger_time), "TriggerType": inst.trigger_type,
+        "Id": inst.id,
+        "TaskId": task.id,
+        "TaskName": task.name,
+        "TaskType": task.task_type,
+        "ProjectId": ws.id,
+        "Bizdate": _ms(inst.bizdate),
+        "TriggerTime": _ms(inst.trigger_time),
+        "TriggerType": inst.trigger_type,
         "TriggerRecurrence": parse(TriggerRecurrence, inst.recurrence, "recurrence").value,
-        "Status": inst.status.value, "PeriodNumber": inst.period_number, "RunNumber": inst.run_number,
-        "WorkflowId": workflow.id, "WorkflowName": workflow.name, "WorkflowInstanceId": inst.workflow_instance_id,
-        "WorkflowInstanceType": inst.workflow_instance_type, "CreateTime": _ms(inst.created_at),
-        "ModifyTime": _ms(inst.modified_at), "StartedTime": _ms(inst.started_at), "FinishedTime": _ms(inst.finished_at),
-        "Owner": owner(backend, task), "CreateUser": ws.owner, "ModifyUser": ws.owner, "Priority": 1,
-        "RerunMode": str(inst.rerun_mode.value), "Timeout": 0,
+        "Status": inst.status.value,
+        "PeriodNumber": inst.period_number,
+        "RunNumber": inst.run_number,
+        "WorkflowId": workflow.id,
+        "WorkflowName": workflow.name,
+        "WorkflowInstanceId": inst.workflow_instance_id,
+        "WorkflowInstanceType": inst.workflow_instance_type,
+        "CreateTime": _ms(inst.created_at),
+        "ModifyTime": _ms(inst.modified_at),
+        "StartedTime": _ms(inst.started_at),
+        "FinishedTime": _ms(inst.finished_at),
+        "Owner": owner(backend, task),
+        "CreateUser": ws.owner,
+        "ModifyUser": ws.owner,
+        "Priority": 1,
+        "RerunMode": str(inst.rerun_mode.value),
+        "Timeout": 0,
         "Runtime": {"Gateway": "emulator", "ProcessId": f"T3_{inst.id}"},
         "RuntimeResource": {"ResourceGroupId": resource_group(backend, task)},
-    }  # fmt: skip
+    }
     if shape == "downstream":
         fields["EnvType"] = task.env_type
     else:
@@ -79,14 +96,24 @@ def render_workflow_instance(backend: Backend, wfi: WorkflowInstance) -> dict[st
     ws = backend.workspaces[wfi.workspace_id]
     return _set(
         {
-            "Id": wfi.id, "WorkflowId": wfi.workflow_id, "Name": backend.workflows[wfi.workflow_id].name,
-            "ProjectId": wfi.workspace_id, "EnvType": "Prod", "Type": _WORKFLOW_TYPE.get(wfi.type, wfi.type),
+            "Id": wfi.id,
+            "WorkflowId": wfi.workflow_id,
+            "Name": backend.workflows[wfi.workflow_id].name,
+            "ProjectId": wfi.workspace_id,
+            "EnvType": "Prod",
+            "Type": _WORKFLOW_TYPE.get(wfi.type, wfi.type),
             "BizDate": _ms(wfi.bizdate),
-            "Status": status.value, "StartedTime": _ms(started), "FinishedTime": _ms(finished),
-            "CreateTime": _ms(wfi.created_at), "ModifyTime": _ms(wfi.created_at), "Owner": ws.owner,
-            "CreateUser": ws.owner, "ModifyUser": ws.owner, "UnifiedWorkflowInstanceId": wfi.id,
+            "Status": status.value,
+            "StartedTime": _ms(started),
+            "FinishedTime": _ms(finished),
+            "CreateTime": _ms(wfi.created_at),
+            "ModifyTime": _ms(wfi.created_at),
+            "Owner": ws.owner,
+            "CreateUser": ws.owner,
+            "ModifyUser": ws.owner,
+            "UnifiedWorkflowInstanceId": wfi.id,
         }
-    )  # fmt: skip
+    )
 
 
 def _task_trigger(task: Task) -> dict[str, str]:
@@ -100,13 +127,22 @@ def _task_trigger(task: Task) -> dict[str, str]:
 
 def render_task(backend: Backend, task: Task) -> dict[str, Any]:
     return {
-        "Id": task.id, "Name": task.name, "ProjectId": task.workspace_id, "ProjectEnv": task.env_type,
-        "EnvType": task.env_type, "Type": task.task_type, "WorkflowId": task.workflow_id,
-        "InstanceMode": task.instance_mode, "RerunMode": task.rerun_mode.value, "Trigger": _task_trigger(task),
+        "Id": task.id,
+        "Name": task.name,
+        "ProjectId": task.workspace_id,
+        "ProjectEnv": task.env_type,
+        "EnvType": task.env_type,
+        "Type": task.task_type,
+        "WorkflowId": task.workflow_id,
+        "InstanceMode": task.instance_mode,
+        "RerunMode": task.rerun_mode.value,
+        "Trigger": _task_trigger(task),
         "Dependencies": [{"Type": "Normal", "UpstreamTaskId": str(u)} for u in task.upstream],
-        "Owner": owner(backend, task), "Priority": 1, "Timeout": 0,
+        "Owner": owner(backend, task),
+        "Priority": 1,
+        "Timeout": 0,
         "RuntimeResource": {"ResourceGroupId": resource_group(backend, task)},
-    }  # fmt: skip
+    }
 
 
 def render_project(backend: Backend, project_id: int) -> dict[str, Any]:

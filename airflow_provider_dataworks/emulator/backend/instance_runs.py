@@ -18,20 +18,26 @@ with the scheduled (``Normal``) instance and ListTaskInstances of that business 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from airflow_provider_dataworks.domain.timing import to_epoch_ms
-from airflow_provider_dataworks.emulator.cycles import scheduled_recurrence
-from airflow_provider_dataworks.emulator.schedule import ScheduledRun, daily_runs
-from airflow_provider_dataworks.emulator.vocab import MANUAL_TYPES, TriggerRecurrence, WorkflowInstanceType, parse
+from airflow_provider_dataworks.emulator.backend.entities import Instance, Task
+from airflow_provider_dataworks.emulator.backend.generation import new_instance, new_workflow_instance
+from airflow_provider_dataworks.emulator.backend.instance_actions import set_status
+from airflow_provider_dataworks.emulator.backend.lifecycle import advance
+from airflow_provider_dataworks.emulator.backend.recurrence import scheduled_recurrence
+from airflow_provider_dataworks.emulator.backend.schedule import ScheduledRun, daily_runs
+from airflow_provider_dataworks.emulator.backend.state import State
+from airflow_provider_dataworks.emulator.backend.vocab import (
+    MANUAL_TYPES,
+    TriggerRecurrence,
+    WorkflowInstanceType,
+    parse,
+)
 
-if TYPE_CHECKING:
-    from airflow_provider_dataworks.emulator.backend import Backend, Instance, Task
 
-
-def _scheduled_run(backend: Backend, task: Task, at_ms: int) -> tuple[int, ScheduledRun]:
+def _scheduled_run(state: State, task: Task, at_ms: int) -> tuple[int, ScheduledRun]:
     """(period number, run) of ``task`` scheduled at ``at_ms``, on any day (in or outside its cycle)."""
-    ws = backend.workspaces[task.workspace_id]
+    ws = state.workspaces[task.workspace_id]
     local = datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc).astimezone(ws.zone)
     for day in (local.date(), local.date() - timedelta(days=1)):  # a DST-delayed run can cross midnight
         for period, run in enumerate(daily_runs(task.schedule, day, ws.timezone), start=1):
@@ -44,18 +50,17 @@ def _scheduled_run(backend: Backend, task: Task, at_ms: int) -> tuple[int, Sched
 
 
 def add_instance_run(
-    backend: Backend, task_id: int, at_ms: int, workflow_instance_type: str, status: str | None
+    state: State, task_id: int, at_ms: int, workflow_instance_type: str, status: str | None
 ) -> Instance:
-    """Create the run (caller holds the backend's lock); it then progresses like any instance, or is set to
-    ``status`` at once when given."""
+    """Create the run; it then progresses like any instance, or is set to ``status`` at once when given."""
     kind = parse(WorkflowInstanceType, workflow_instance_type, "workflow_instance_type")
     if kind == WorkflowInstanceType.NORMAL:
         raise ValueError("Normal instances are the scheduled ones DataWorks generates; pick another instance type")
-    task = backend.task(task_id)
-    period, run = _scheduled_run(backend, task, at_ms)
-    ws = backend.workspaces[task.workspace_id]
+    task = state.task(task_id)
+    period, run = _scheduled_run(state, task, at_ms)
+    ws = state.workspaces[task.workspace_id]
     day = run.scheduled_at.astimezone(ws.zone).date()
-    now = backend.now()
+    now = state.now()
     manual = kind.value in MANUAL_TYPES
     manual_task = task.recurrence == TriggerRecurrence.MANUAL
     if manual:
@@ -64,12 +69,12 @@ def add_instance_run(
         recurrence = TriggerRecurrence.NORMAL
     else:
         recurrence = scheduled_recurrence(task.recurrence, run, day, task.calendar)
-    wfi = backend.new_workflow_instance(task.workflow_id, ws, day, kind.value, now)
-    inst = backend.new_instance(task, wfi, run.scheduled_at, period, recurrence, now)
+    wfi = new_workflow_instance(state, task.workflow_id, ws, day, kind.value, now)
+    inst = new_instance(state, task, wfi, run.scheduled_at, period, recurrence, now)
     inst.trigger_type = "Manual" if manual or manual_task else "Scheduler"
     if manual or kind == WorkflowInstanceType.SMOKE_TEST:
         inst.run_at = now
     if status is not None:
-        return backend.set_status(inst.id, status)
-    backend.advance()
+        return set_status(state, inst.id, status)
+    advance(state)
     return inst

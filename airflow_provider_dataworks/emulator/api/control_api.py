@@ -1,7 +1,8 @@
-"""The emulator's control API over HTTP, for processes other than the one running it.
+"""The emulator's control API over HTTP, for processes other than the one running it, and ``EmulatorControl``,
+its client.
 
 Paths the SDK never uses (it always calls ``/``); JSON in and out; no authentication (loopback test
-tool). ``EmulatorControl`` is the matching client.
+tool). The server routes every ``/_emulator/`` request here, on every endpoint it serves.
 
 | method and path                         | does                                                     |
 |-----------------------------------------|----------------------------------------------------------|
@@ -23,22 +24,78 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
-from airflow_provider_dataworks.emulator.backend import ApiError, Instance
-from airflow_provider_dataworks.emulator.render import render_instance, render_workflow_instance
-from airflow_provider_dataworks.emulator.spec import _aware
+from airflow_provider_dataworks.emulator.api.auth import Credential
+from airflow_provider_dataworks.emulator.api.call_log import Call
+from airflow_provider_dataworks.emulator.api.faults import Fault, FaultPlan
+from airflow_provider_dataworks.emulator.api.messages import Answer, Request, json_answer
+from airflow_provider_dataworks.emulator.api.render import render_instance, render_workflow_instance
+from airflow_provider_dataworks.emulator.api.sts import StsService
+from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Instance
+from airflow_provider_dataworks.emulator.clock import EmulatorClock, parse_instant
 
-if TYPE_CHECKING:
-    from airflow_provider_dataworks.emulator.server import DataWorksEmulator
-
-
+CONTROL_PREFIX = "/_emulator/"
 _TIMES = ("StartedTime", "FinishedTime", "WaitingTriggerTime", "WaitingResourceTime")
 
 
-def instance_summary(emu: DataWorksEmulator, inst: Instance) -> dict[str, Any]:
+class ControlledEmulator(Protocol):
+    """What the control API drives (``server.DataWorksEmulator`` is one)."""
+
+    backend: Backend
+    clock: EmulatorClock
+    faults: FaultPlan
+    sts: StsService
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def access_key_id(self) -> str: ...
+
+    @property
+    def calls(self) -> list[Call]: ...
+
+    def calls_of(self, action: str) -> list[Call]: ...
+
+    def clear_calls(self) -> None: ...
+
+    def credential(self, access_key_id: str) -> Credential | None: ...
+
+    def load_spec(self, spec: Mapping[str, Any]) -> None: ...
+
+    def instances_of(self, task_id: int) -> list[Instance]: ...
+
+    def set_instance_status(self, instance_id: int, status: str) -> Instance: ...
+
+    def inject_fault(self, action: str | None = None, kind: str = "server_error", **kwargs: Any) -> Fault: ...
+
+    def clear_faults(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+def is_control(request: Request) -> bool:
+    """Whether ``request`` is for the control API rather than DataWorks'."""
+    return urlsplit(request.target).path.startswith(CONTROL_PREFIX)
+
+
+def control_answer(emu: ControlledEmulator, request: Request) -> Answer:
+    """Serve one control request: 200 and the route's JSON, or 400 and what was wrong."""
+    url = urlsplit(request.target)
+    try:
+        data = json.loads(request.body) if request.body else {}
+        args = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        route = url.path[len(CONTROL_PREFIX) :].strip("/").split("/")
+        return json_answer(200, _route(emu, request.method, route, data, args))
+    except (ValueError, KeyError, LookupError, ApiError) as err:
+        return json_answer(400, {"error": f"{type(err).__name__}: {err}"})
+
+
+def instance_summary(emu: ControlledEmulator, inst: Instance) -> dict[str, Any]:
     """An instance as the API renders it (with every time field: null when unset, unlike the API), plus the
     emulator's trigger counters."""
     return {
@@ -52,41 +109,13 @@ def instance_summary(emu: DataWorksEmulator, inst: Instance) -> dict[str, Any]:
     }
 
 
-def _issued_key(emu: DataWorksEmulator, access_key_id: str) -> dict[str, Any]:
-    key = emu.credential(access_key_id)
-    assert key is not None, access_key_id
-    return {"AccessKeyId": key.access_key_id, "AccessKeySecret": key.access_key_secret,
-            "SecurityToken": key.security_token}  # fmt: skip
-
-
-def handle_control(
-    emu: DataWorksEmulator, method: str, path: str, query: str, body: bytes
-) -> tuple[int, dict[str, Any]]:
-    """Serve one control request; returns (HTTP status, JSON payload)."""
-    try:
-        data = json.loads(body) if body else {}
-        args = {k: v[-1] for k, v in parse_qs(query).items()}
-        route = path[len("/_emulator/") :].strip("/").split("/")
-        return 200, _route(emu, method, route, data, args)
-    except (ValueError, KeyError, LookupError, ApiError) as err:
-        return 400, {"error": f"{type(err).__name__}: {err}"}
-
-
-def _route(emu: DataWorksEmulator, method: str, route: list[str], data: dict[str, Any], args: dict[str, str]) -> Any:
+def _route(emu: ControlledEmulator, method: str, route: list[str], data: dict[str, Any], args: dict[str, str]) -> Any:
     head = route[0]
     if head == "health":
-        return {
-            "ok": True,
-            "endpoint": emu.endpoint,
-            "access_key_id": emu.access_key_id,
-            "now": emu.clock.now().isoformat(),
-        }
+        now = emu.clock.now().isoformat()
+        return {"ok": True, "endpoint": emu.endpoint, "access_key_id": emu.access_key_id, "now": now}
     if head == "calls":
-        if method == "DELETE":
-            emu.clear_calls()
-            return {"cleared": True}
-        calls = emu.calls_of(args["action"]) if "action" in args else emu.calls
-        return {"calls": [c.to_dict() for c in calls]}
+        return _calls(emu, method, args)
     if head == "spec" and method == "POST":
         emu.load_spec(data)
         return {"workspaces": sorted(emu.backend.workspaces)}
@@ -97,29 +126,55 @@ def _route(emu: DataWorksEmulator, method: str, route: list[str], data: dict[str
     if head == "workflow-instances" and len(route) == 2:
         return render_workflow_instance(emu.backend, emu.backend.workflow_instance(int(route[1])))
     if head == "clock":
-        if method == "POST":
-            if "set" in data:
-                emu.clock.set(_aware(data["set"], "set"))
-            if "advance_seconds" in data:
-                emu.clock.advance(timedelta(seconds=float(data["advance_seconds"])))
-            if data.get("freeze") is True:
-                emu.clock.freeze()
-            elif data.get("freeze") is False:
-                emu.clock.unfreeze()
-            emu.backend.advance()
-        return {"now": emu.clock.now().isoformat(), "frozen": emu.clock.frozen}
+        return _clock(emu, method, data)
     if head == "sts" and route[1:] == ["issued"]:
         return {"issued": [_issued_key(emu, key.access_key_id) | {"RoleArn": key.role_arn} for key in emu.sts.issued]}
     if head == "faults":
-        if method == "POST":
-            return emu.inject_fault(**data).to_dict()
-        if method == "DELETE":
-            emu.clear_faults()
-        return {"faults": [f.to_dict() for f in emu.faults.active()]}
+        return _faults(emu, method, data)
     if head == "reset" and method == "POST":
         emu.reset()
         return {"reset": True}
     raise LookupError(f"no control route {method} /_emulator/{'/'.join(route)}")
+
+
+def _calls(emu: ControlledEmulator, method: str, args: dict[str, str]) -> dict[str, Any]:
+    if method == "DELETE":
+        emu.clear_calls()
+        return {"cleared": True}
+    calls = emu.calls_of(args["action"]) if "action" in args else emu.calls
+    return {"calls": [c.to_dict() for c in calls]}
+
+
+def _clock(emu: ControlledEmulator, method: str, data: dict[str, Any]) -> dict[str, Any]:
+    if method == "POST":
+        if "set" in data:
+            emu.clock.set(parse_instant(data["set"], "set"))
+        if "advance_seconds" in data:
+            emu.clock.advance(timedelta(seconds=float(data["advance_seconds"])))
+        if data.get("freeze") is True:
+            emu.clock.freeze()
+        elif data.get("freeze") is False:
+            emu.clock.unfreeze()
+        emu.backend.advance()
+    return {"now": emu.clock.now().isoformat(), "frozen": emu.clock.frozen}
+
+
+def _faults(emu: ControlledEmulator, method: str, data: dict[str, Any]) -> dict[str, Any]:
+    if method == "POST":
+        return emu.inject_fault(**data).to_dict()
+    if method == "DELETE":
+        emu.clear_faults()
+    return {"faults": [f.to_dict() for f in emu.faults.active()]}
+
+
+def _issued_key(emu: ControlledEmulator, access_key_id: str) -> dict[str, Any]:
+    key = emu.credential(access_key_id)
+    assert key is not None, access_key_id
+    return {
+        "AccessKeyId": key.access_key_id,
+        "AccessKeySecret": key.access_key_secret,
+        "SecurityToken": key.security_token,
+    }
 
 
 class EmulatorControl:

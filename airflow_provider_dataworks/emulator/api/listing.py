@@ -14,15 +14,18 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_dataworks.domain.timing import to_epoch_ms
+from airflow_provider_dataworks.emulator.api.render import owner, resource_group
 from airflow_provider_dataworks.emulator.backend import ApiError, Backend, Instance
-from airflow_provider_dataworks.emulator.render import owner, resource_group
 
 #: ``Filter`` key -> (instance attribute, whether it is a lower bound).
 _TIME_BOUNDS: dict[str, tuple[str, bool]] = {
-    "startedTimeStart": ("started_at", True), "startedTimeEnd": ("started_at", False),
-    "finishedTimeStart": ("finished_at", True), "finishedTimeEnd": ("finished_at", False),
-    "createTimeStart": ("created_at", True), "createTimeEnd": ("created_at", False),
-}  # fmt: skip
+    "startedTimeStart": ("started_at", True),
+    "startedTimeEnd": ("started_at", False),
+    "finishedTimeStart": ("finished_at", True),
+    "finishedTimeEnd": ("finished_at", False),
+    "createTimeStart": ("created_at", True),
+    "createTimeEnd": ("created_at", False),
+}
 
 SORT_KEYS: dict[str, Callable[[Instance], Any]] = {
     "Id": lambda i: (i.id, i.run_number),

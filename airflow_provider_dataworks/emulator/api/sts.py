@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote_plus
 
+from airflow_provider_dataworks.emulator.api.signature import v1_sign
 from airflow_provider_dataworks.emulator.backend import DEFAULT_ACCOUNT_ID, ApiError
-from airflow_provider_dataworks.emulator.signature import v1_sign
 
 STS_VERSION = "2015-04-01"
 STS_ACTIONS = ("AssumeRole", "AssumeRoleWithOIDC")

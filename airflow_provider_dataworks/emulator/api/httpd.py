@@ -2,7 +2,7 @@
 
 HTTP/1.1 itself (chunked bodies, keep-alive, pipelining, ``Expect: 100-continue``, a clear 400 for a
 malformed request) is aiohttp's job; TCP_NODELAY is set on every connection, so keep-alive answers are not
-held back by Nagle's algorithm. Each request is answered by ``wire.handle`` on a worker thread, because
+held back by Nagle's algorithm. Each request is answered by the handler it serves on a worker thread, because
 faults block (``slow`` sleeps, ``hold`` waits for the test). ``stop`` cuts every open connection, idle or
 mid-request, as a process that goes away does.
 """
@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from airflow_provider_dataworks.emulator.wire import Answer, Request
+from airflow_provider_dataworks.emulator.api.messages import Answer, Request
 
 #: Calls answered at once; held and slow calls each keep one worker (threads start only when needed).
 MAX_CONCURRENT_CALLS = 128
