@@ -23,12 +23,20 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 
 _SDK_NAMES = frozenset(
-    {"BaseHook", "BaseOperator", "BaseOperatorLink", "BaseSensorOperator", "ResumableJobMixin", "XCom", "conf",
-     "mask_secret"}
-)  # fmt: skip
+    {
+        "BaseHook",
+        "BaseOperator",
+        "BaseOperatorLink",
+        "BaseSensorOperator",
+        "ResumableJobMixin",
+        "XCom",
+        "conf",
+        "mask_secret",
+    }
+)
 _VERSION_NAMES = frozenset({"AIRFLOW_V_3_0_PLUS", "AIRFLOW_V_3_3_PLUS"})
 
-__all__ = [
+__all__ = [  # written out: linters and type checkers read a literal list
     "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "BaseHook",

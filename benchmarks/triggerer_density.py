@@ -34,7 +34,8 @@ def ids_read(calls: list[dict[str, Any]]) -> int:
 
 def child(n: int, shared: bool, info: dict[str, Any], poll: float, cycles: int) -> dict[str, Any]:
     """Run ``n`` waits in this process; return the figures."""
-    from airflow_provider_dataworks.emulator.control import EmulatorControl
+    from airflow_provider_dataworks.domain.wait_state import WaitState
+    from airflow_provider_dataworks.emulator import EmulatorControl
     from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
     from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 
@@ -45,12 +46,13 @@ def child(n: int, shared: bool, info: dict[str, Any], poll: float, cycles: int) 
     waits = [
         DataWorksTaskInstanceTrigger(
             dataworks_conn_id="dataworks_default",
-            instance_id=i.id,
-            wait_for="instance",
-            poll_interval=poll,
-            max_poll_interval=poll,
-            project_id=WORKSPACE,
-            bizdate_ms=RUNNING_BIZDATE_MS,
+            wait=WaitState(
+                instance_id=i.id,
+                poll_interval=poll,
+                max_poll_interval=poll,
+                project_id=WORKSPACE,
+                bizdate_ms=RUNNING_BIZDATE_MS,
+            ),
             shared=shared,
         )
         for i in instances

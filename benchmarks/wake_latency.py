@@ -30,7 +30,8 @@ CONFIGS = ((True, 4.0), (True, 1.0), (False, 4.0), (False, 1.0))
 
 def child(info: dict[str, Any], waits: int, poll: float, shared: bool, cap_factor: float) -> dict[str, Any]:
     """Run the waits in this process; the latencies in poll intervals and the calls per wait."""
-    from airflow_provider_dataworks.emulator.control import EmulatorControl
+    from airflow_provider_dataworks.domain.wait_state import WaitState
+    from airflow_provider_dataworks.emulator import EmulatorControl
     from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
     from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
 
@@ -40,16 +41,14 @@ def child(info: dict[str, Any], waits: int, poll: float, shared: bool, cap_facto
     control.clear_calls()
 
     async def wait(instance_id: int, started: float) -> float:
-        trigger = DataWorksTaskInstanceTrigger(
-            dataworks_conn_id="dataworks_default",
+        wait = WaitState(
             instance_id=instance_id,
-            wait_for="instance",
             poll_interval=poll,
             max_poll_interval=poll * cap_factor,
             project_id=WORKSPACE,
             bizdate_ms=RUNNING_BIZDATE_MS,
-            shared=shared,
         )
+        trigger = DataWorksTaskInstanceTrigger(dataworks_conn_id="dataworks_default", wait=wait, shared=shared)
         async for _ in trigger.run():
             return time.monotonic() - started - changes[instance_id]
         raise AssertionError("no event")

@@ -17,6 +17,7 @@ import pytest
 
 from airflow_provider_dataworks.domain import run_control as control
 from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus as S
+from airflow_provider_dataworks.domain.wait_state import WaitState
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.exceptions import DataWorksApiError
 from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
@@ -272,10 +273,11 @@ def test_a_cancel_before_the_release_stops_the_trigger_instance_and_nothing_is_t
 
 # ------------------------------------------------------------------------------------------- the trigger's on_kill
 def _trigger(emu: DataWorksEmulator, wait_for: str, cancel_on_kill: bool) -> DataWorksTaskInstanceTrigger:
-    return DataWorksTaskInstanceTrigger(
-        dataworks_conn_id="dataworks_default", instance_id=emu.instance_of(RELEASE, T).id, wait_for=wait_for,
-        poll_interval=1, released=True, trigger_sent_at_ms=T, cancel_on_kill=cancel_on_kill,
+    wait = WaitState(
+        instance_id=emu.instance_of(RELEASE, T).id, wait_for=wait_for, poll_interval=1, released=True,
+        trigger_sent_at_ms=T, cancel_on_kill=cancel_on_kill,
     )  # fmt: skip
+    return DataWorksTaskInstanceTrigger(dataworks_conn_id="dataworks_default", wait=wait)
 
 
 @pytest.mark.parametrize("cancel_on_kill", [False, True])
@@ -301,7 +303,7 @@ def test_trigger_on_kill_stops_the_downstream_only_with_cancel_on_kill(
         assert (status(emu, LOAD_A), status(emu, LOAD_B)) == (S.FAILURE, S.FAILURE)
     else:
         assert stops == [] and status(emu, LOAD_A) == S.RUNNING
-    assert trigger.serialize()[1]["cancel_on_kill"] is cancel_on_kill
+    assert trigger.serialize()[1]["wait"]["cancel_on_kill"] is cancel_on_kill
 
 
 def test_trigger_on_kill_gives_up_when_dataworks_does_not_answer(

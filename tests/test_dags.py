@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pendulum
 import pytest
 
 from airflow_provider_dataworks.domain.api_records import TaskInstanceStatus
+from airflow_provider_dataworks.domain.wait_state import WaitState
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 from tests.conftest import (
     LOAD_A,
@@ -189,15 +192,31 @@ def test_dst_days_hourly_node(
         assert emu.instance_of(900001, int(sent)).releases == 1
 
 
-def test_trigger_serialize_round_trip_and_serde() -> None:
-    trigger = DataWorksTaskInstanceTrigger(
-        dataworks_conn_id="dataworks_default", instance_id=5, wait_for="workflow", poll_interval=30, deadline=1.5e9,
-        released=True, trigger_sent_at_ms=T, workflow_instance_id=7, initial_delay=30, max_poll_interval=120,
-        project_id=1001, bizdate_ms=T - 3600_000, env_type="Dev",
-    )  # fmt: skip
+def _every_field_set() -> WaitState:
+    """A wait state with no field at its default: a field that does not travel shows as a difference."""
+    values: dict[str, object] = {}
+    for n, f in enumerate(fields(WaitState)):
+        kind = str(f.type).split(" | ")[0]  # "int", "float", "bool" or "str" (annotations are strings)
+        values[f.name] = {"int": 1000 + n, "float": 0.5 + n, "bool": True, "str": f"{f.name} {n}"}[kind]
+    return WaitState(**values)  # type: ignore[arg-type]
+
+
+def _is_json(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return isinstance(value, (str, int, float, bool, type(None)))
+
+
+def test_the_wait_state_travels_whole_through_the_trigger_and_its_event() -> None:
+    """Every WaitState field survives the trigger's serialize(), the triggerer's storage, and the event: adding a
+    field to WaitState is the one edit a new piece of wait state needs."""
+    state = _every_field_set()
+    defaults = WaitState(instance_id=1)
+    assert all(getattr(state, f.name) != getattr(defaults, f.name) for f in fields(WaitState))
+    trigger = DataWorksTaskInstanceTrigger(dataworks_conn_id="dataworks_default", wait=state, initial_delay=30)
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider_dataworks.triggers.dataworks.DataWorksTaskInstanceTrigger"
-    assert all(isinstance(v, (str, int, float, bool, type(None))) for v in kwargs.values())
+    assert _is_json(kwargs)
     assert DataWorksTaskInstanceTrigger(**kwargs).serialize() == (path, kwargs)
     # The triggerer stores the kwargs the way models/trigger.py of the installed Airflow encodes them:
     # airflow.sdk.serde from 3.2 on (task SDK 1.2, where the module first appears), BaseSerialization before.
@@ -211,6 +230,11 @@ def test_trigger_serialize_round_trip_and_serde() -> None:
         serialize, deserialize = BaseSerialization.serialize, BaseSerialization.deserialize
     again = DataWorksTaskInstanceTrigger(**deserialize(serialize(kwargs)))
     assert again.serialize() == (path, kwargs)
+    assert again.state == state
+    # The event hands the same state back to execute_complete.
+    event = again._event(TriggerEventStatus.TIMEOUT, "the wait timed out")
+    assert _is_json(event.payload)
+    assert validate_event(event.payload).state == state
 
 
 def test_sensor_by_task_and_time_sync(emulator: DataWorksEmulator, ticking: None) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_dataworks.domain import api_calls
 from airflow_provider_dataworks.domain.api_records import (
     RerunMode,
     TaskInstance,
@@ -20,7 +21,7 @@ from airflow_provider_dataworks.domain.api_records import (
 )
 from airflow_provider_dataworks.domain.hook_calls import HookCall, run_sync
 from airflow_provider_dataworks.domain.run_control import rerun_refusals, rerunnable
-from airflow_provider_dataworks.domain.waiting import Found, WaitState, judge_downstream, judge_found
+from airflow_provider_dataworks.domain.waiting import Found, Outcome, judge_downstream, judge_found
 from airflow_provider_dataworks.exceptions import (
     InstanceFailedError,
     InstanceNotFoundError,
@@ -28,7 +29,6 @@ from airflow_provider_dataworks.exceptions import (
     InstanceNotReleasableError,
     UnknownApiValueError,
 )
-from airflow_provider_dataworks.hooks import operations
 
 ZONE = "Asia/Shanghai"
 TASK = 700001
@@ -83,26 +83,26 @@ def test_another_workflow_instance_type_of_the_same_node_and_time_is_never_the_r
     """A DataWorks backfill, manual run or smoke test of the node's day, listed first and already Success, is passed
     over for the scheduled instance."""
     day = [instance(9, WorkflowInstanceType=other, Status="Success"), instance(5)]
-    found = operations.match_instance(day, TASK, T_0030, ZONE)
+    found = api_calls.match_instance(day, TASK, T_0030, ZONE)
     assert (found.id, found.status) == (5, TaskInstanceStatus.WAIT_TRIGGER)
 
 
 def test_a_day_with_only_other_types_has_no_scheduled_instance_yet() -> None:
     day = [instance(9, WorkflowInstanceType="SupplementData", Status="Success")]
     with pytest.raises(InstanceNotGeneratedError, match="no instances yet"):
-        operations.match_instance(day, TASK, T_0030, ZONE)
+        api_calls.match_instance(day, TASK, T_0030, ZONE)
 
 
 def test_the_not_found_error_lists_only_scheduled_times() -> None:
     day = [instance(5, TriggerTime=T_0130), instance(9, WorkflowInstanceType="SmokeTest")]
     with pytest.raises(InstanceNotFoundError) as raised:
-        operations.match_instance(day, TASK, T_0030, ZONE)
+        api_calls.match_instance(day, TASK, T_0030, ZONE)
     assert "01:30:00 +08:00 (id 5)" in str(raised.value) and "id 9" not in str(raised.value)
 
 
 def test_find_instance_asks_dataworks_for_the_scheduled_instances_only() -> None:
     hook = FakeHook(page(instance_row := record(5)))
-    found = run_sync(operations.find_instance(TASK, T_0030, project_id=1001, zone=ZONE, env_type="Prod"), hook)
+    found = run_sync(api_calls.find_instance(TASK, T_0030, project_id=1001, zone=ZONE, env_type="Prod"), hook)
     assert found.id == instance_row["Id"]
     [(action, params)] = hook.calls
     assert action == "ListTaskInstances"
@@ -113,15 +113,15 @@ def test_find_instance_asks_dataworks_for_the_scheduled_instances_only() -> None
 def test_a_rerun_instance_listed_with_its_history_counts_once_at_its_latest_run() -> None:
     """ListTaskInstances by Id lists one record per RunNumber; the latest run is the instance's state."""
     rows = [record(5, RunNumber=2, Status="Running"), record(5, RunNumber=1, Status="Failure"), record(6)]
-    latest = operations.latest_runs(TaskInstance.from_api(r) for r in rows)
+    latest = api_calls.latest_runs(TaskInstance.from_api(r) for r in rows)
     assert [(i.id, i.run_number, i.status.value) for i in latest] == [(5, 2, "Running"), (6, 1, "WaitTrigger")]
     hook = FakeHook(page(*rows))
-    listed = run_sync(operations.list_instances(1001, 0, ids=[5, 6]), hook)
+    listed = run_sync(api_calls.list_instances(1001, 0, ids=[5, 6]), hook)
     assert [(i.id, i.status.value) for i in listed] == [(5, "Running"), (6, "WaitTrigger")]
 
 
 def test_a_record_without_a_workflow_instance_type_is_read_as_scheduled() -> None:
-    found = operations.match_instance([instance(5, WorkflowInstanceType=None)], TASK, T_0030, ZONE)
+    found = api_calls.match_instance([instance(5, WorkflowInstanceType=None)], TASK, T_0030, ZONE)
     assert found.id == 5 and found.is_scheduled
 
 
@@ -221,21 +221,21 @@ def test_rerun_refusals_follow_the_official_rerun_modes() -> None:
 
 def test_a_repair_reruns_the_failed_downstream_never_the_trigger_instance() -> None:
     verdict = judge_downstream([failed(1, "AllAllowed"), failed(700001, None), instance(3, Status="Success")])
-    assert verdict.state == WaitState.FAILED and verdict.failed_ids == (1, 700001)
+    assert verdict.state == Outcome.FAILED and verdict.failed_ids == (1, 700001)
     assert [i.id for i in rerunnable(verdict, 700001)] == [1]
 
 
 @pytest.mark.parametrize(("latest", "sent"), [(False, None), (True, True)])
 def test_use_latest_config_is_sent_only_when_chosen(latest: bool, sent: bool | None) -> None:
     hook = FakeHook({"SuccessInfo": {"7": {"Success": True}}})
-    outcome = run_sync(operations.rerun_instances([7], "why", latest), hook)
+    outcome = run_sync(api_calls.rerun_instances([7], "why", latest), hook)
     [(action, params)] = hook.calls
     assert action == "RerunTaskInstances" and params.get("use_latest_config") is sent
     assert params["retry_ambiguous"] is False and outcome.done == (7,)
 
 
 def test_a_call_the_steps_ask_for_is_a_hook_method() -> None:
-    step = operations.rerun_instances([7], "why")
+    step = api_calls.rerun_instances([7], "why")
     assert next(step) == HookCall(
         "call", ("RerunTaskInstances",), {"retry_ambiguous": False, "ids": [7], "comment": "why"}
     )
@@ -246,7 +246,7 @@ def test_a_dag_in_utc_against_a_shanghai_node_is_told_to_fix_the_dags_zone() -> 
     """00:30 UTC = 08:30 Shanghai: eight whole hours after the node's 00:30, the same wall time in the DAG's zone."""
     day = [instance(5)]
     with pytest.raises(InstanceNotFoundError) as raised:
-        operations.match_instance(day, TASK, T_0030 + 8 * 3_600_000, ZONE, operations.Advice(dag_zone="UTC"))
+        api_calls.match_instance(day, TASK, T_0030 + 8 * 3_600_000, ZONE, api_calls.Advice(dag_zone="UTC"))
     message = str(raised.value)
     assert raised.value.offset_hours == 8
     assert "8 hours after the node's 00:30" in message and "the DAG fires at 00:30 in UTC" in message
@@ -255,7 +255,7 @@ def test_a_dag_in_utc_against_a_shanghai_node_is_told_to_fix_the_dags_zone() -> 
 
 def test_a_whole_hour_offset_in_the_nodes_own_zone_names_both_zone_fixes() -> None:
     with pytest.raises(InstanceNotFoundError) as raised:
-        operations.match_instance([instance(5)], TASK, T_0030 - 3_600_000, ZONE, operations.Advice(dag_zone=ZONE))
+        api_calls.match_instance([instance(5)], TASK, T_0030 - 3_600_000, ZONE, api_calls.Advice(dag_zone=ZONE))
     message = str(raised.value)
     assert "1 hour before the node's 00:30" in message and "connection's 'timezone' extra" in message
     assert 'start_date tz="Asia/Shanghai"' in message
@@ -264,7 +264,7 @@ def test_a_whole_hour_offset_in_the_nodes_own_zone_names_both_zone_fixes() -> No
 def test_any_other_offset_is_a_schedule_mismatch_and_find_instance_names_the_nodes_cron() -> None:
     """One GetTask, on this failing path only, names the node's cron."""
     hook = FakeHook(page(record(5)), {"Task": {"Id": TASK, "Trigger": {"Cron": "00 30 00 * * ?"}}})
-    steps = operations.find_instance(TASK, T_0030 + 1_800_000, project_id=1001, zone=ZONE, dag_zone=ZONE)
+    steps = api_calls.find_instance(TASK, T_0030 + 1_800_000, project_id=1001, zone=ZONE, dag_zone=ZONE)
     with pytest.raises(InstanceNotFoundError) as raised:
         run_sync(steps, hook)
     assert [action for action, _ in hook.calls] == ["ListTaskInstances", "GetTask"]
@@ -275,15 +275,15 @@ def test_any_other_offset_is_a_schedule_mismatch_and_find_instance_names_the_nod
 
 def test_a_zone_mismatch_costs_no_get_task() -> None:
     hook = FakeHook(page(record(5)))
-    steps = operations.find_instance(TASK, T_0030 + 8 * 3_600_000, project_id=1001, zone=ZONE, dag_zone="UTC")
+    steps = api_calls.find_instance(TASK, T_0030 + 8 * 3_600_000, project_id=1001, zone=ZONE, dag_zone="UTC")
     with pytest.raises(InstanceNotFoundError):
         run_sync(steps, hook)
     assert [action for action, _ in hook.calls] == ["ListTaskInstances"]
 
 
 def test_a_trigger_time_that_names_no_instance_is_the_one_to_fix() -> None:
-    advice = operations.Advice(dag_zone="UTC", time_source="trigger_time")
+    advice = api_calls.Advice(dag_zone="UTC", time_source="trigger_time")
     with pytest.raises(InstanceNotFoundError) as raised:
-        operations.match_instance([instance(5)], TASK, T_0030 + 8 * 3_600_000, ZONE, advice)
+        api_calls.match_instance([instance(5)], TASK, T_0030 + 8 * 3_600_000, ZONE, advice)
     message = str(raised.value)
     assert "set trigger_time to one of the node's times" in message and "start_date" not in message

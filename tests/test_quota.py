@@ -13,7 +13,7 @@ from airflow_provider_dataworks.domain.api_limits import RESUME_MARGIN_S, QuotaR
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
 from airflow_provider_dataworks.hooks.connection import parse_connection
-from airflow_provider_dataworks.mixins.quota_deferral import refused_in_quota_day_of
+from airflow_provider_dataworks.triggers.quota_reset import refused_in_quota_day_of
 from tests.conftest import RELEASE, RUN_DATE, T, connection_json, dag_source, run_dag, task_states
 
 UTC = timezone.utc

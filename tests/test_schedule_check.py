@@ -3,7 +3,7 @@
 Pure logic first (Quartz crons, the instances DataWorks generates across daylight saving, each mismatch kind and
 its message), then real DAG files against the emulator: a wrong cron, a wrong zone, a weekly node behind a daily
 DAG, daylight-saving days, every example DAG passing, one GetTask per node and no other call, and the command line
-(``python -m airflow_provider_dataworks.cli.commands``; ``airflow dataworks check`` where Airflow has provider
+(``python -m airflow_provider_dataworks.cli.check``; ``airflow dataworks check`` where Airflow has provider
 commands).
 """
 
@@ -387,7 +387,7 @@ def test_one_get_task_per_node_and_what_is_not_checked(nodes: DataWorksEmulator,
 
 
 def cli(*args: str, airflow: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = ["-m", "airflow", "dataworks", "check"] if airflow else ["-m", "airflow_provider_dataworks.cli.commands"]
+    command = ["-m", "airflow", "dataworks", "check"] if airflow else ["-m", "airflow_provider_dataworks.cli.check"]
     return subprocess.run(
         [sys.executable, *command, *args], capture_output=True, text=True, timeout=300, env=env or dict(os.environ)
     )
@@ -477,7 +477,7 @@ def test_airflow_dataworks_check_where_airflow_has_provider_commands(nodes: Data
     from airflow_provider_dataworks.get_provider_info import get_provider_info
 
     if not hasattr(ProvidersManager(), "cli_command_functions"):  # Airflow < 3.2: no provider commands
-        return  # there it is ``python -m airflow_provider_dataworks.cli.commands`` (the tests above)
+        return  # there it is ``python -m airflow_provider_dataworks.cli.check`` (the tests above)
 
     if "airflow_provider_dataworks.cli.commands.get_cli_commands" not in get_provider_info().get("cli", []):
         pytest.skip("provider_info.py does not register check_cli.get_cli_commands yet (see the issue 28 handoff)")
@@ -489,7 +489,7 @@ def test_airflow_dataworks_check_where_airflow_has_provider_commands(nodes: Data
 def test_the_check_reads_a_run_s_trigger_time_as_the_operator_does(tmp_path: Path) -> None:
     """Both cron timetables name the instance at the fire time (``data_interval_end``): Airflow 3's cron string
     (CronTriggerTimetable), Airflow 2's (CronDataIntervalTimetable)."""
-    from airflow_provider_dataworks.cli.check import scheduler_timetable, trigger_times
+    from airflow_provider_dataworks.timetables.fire_times import scheduler_timetable, trigger_times
 
     (dag,) = load_dags(None, str(dag_file(tmp_path, "tt", "pass")), None)
     fires = trigger_times(dag, scheduler_timetable(dag), pendulum.datetime(2026, 12, 6, tz="UTC"), 2)

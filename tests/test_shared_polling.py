@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataworks.domain.timing import bizdate_ms
+from airflow_provider_dataworks.domain.wait_state import WaitState
 from airflow_provider_dataworks.domain.waiting import PollPacer, next_cycle, next_poll_interval
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
@@ -45,16 +46,14 @@ async def first_event(trigger: DataWorksTaskInstanceTrigger) -> dict[str, Any]:
 
 
 def wait_on(instance_id: int, shared: bool = True) -> DataWorksTaskInstanceTrigger:
-    return DataWorksTaskInstanceTrigger(
-        dataworks_conn_id="dataworks_default",
+    wait = WaitState(
         instance_id=instance_id,
-        wait_for="instance",
         poll_interval=1,
         max_poll_interval=1,
         project_id=WORKSPACE,
         bizdate_ms=bizdate_ms(ms(FIRE), "Asia/Shanghai"),
-        shared=shared,
     )
+    return DataWorksTaskInstanceTrigger(dataworks_conn_id="dataworks_default", wait=wait, shared=shared)
 
 
 async def finish_after_first_poll(emu: DataWorksEmulator, calls_in_first_poll: int, waits: int = 0) -> None:
@@ -161,11 +160,13 @@ async def test_waits_on_the_same_workflow_share_one_call(
     waits = [
         DataWorksTaskInstanceTrigger(
             dataworks_conn_id="dataworks_default",
-            instance_id=ids[0],
-            wait_for="workflow",
-            poll_interval=1,
-            released=True,
-            workflow_instance_id=emu.backend.instances[ids[0]].workflow_instance_id,
+            wait=WaitState(
+                instance_id=ids[0],
+                wait_for="workflow",
+                poll_interval=1,
+                released=True,
+                workflow_instance_id=emu.backend.instances[ids[0]].workflow_instance_id,
+            ),
         )
         for _ in range(20)
     ]
@@ -178,15 +179,15 @@ async def test_waits_on_the_same_workflow_share_one_call(
 def test_the_interval_backs_off_while_nothing_changes_never_below_what_was_asked() -> None:
     intervals, current = [], 60.0
     for _ in range(5):
-        current = next_poll_interval(current, base=60, cap=240, changed=False)
+        current = next_poll_interval(current, poll_interval=60, cap=240, changed=False)
         intervals.append(current)
     assert intervals == [90, 135, 202.5, 240, 240]
-    assert next_poll_interval(240, base=60, cap=240, changed=True) == 60
-    assert next_poll_interval(60, base=60, cap=60, changed=False) == 60  # cap = base: no backoff
+    assert next_poll_interval(240, poll_interval=60, cap=240, changed=True) == 60
+    assert next_poll_interval(60, poll_interval=60, cap=60, changed=False) == 60  # cap = interval: no backoff
 
 
 def test_the_pacer_resets_when_a_status_changes() -> None:
-    pacer = PollPacer(base=60, cap=240)
+    pacer = PollPacer(poll_interval=60, cap=240)
     running, done = {"instance 1": "Running"}, {"instance 1": "Success"}
     assert [pacer.after(running) for _ in range(3)] == [60, 90, 135]
     assert pacer.after(done) == 60

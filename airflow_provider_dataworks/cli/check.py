@@ -1,5 +1,8 @@
 """``airflow dataworks check``: each DataWorks task of a DAG against its node's own schedule (the Airflow side).
 
+``python -m airflow_provider_dataworks.cli.check [--dag-id ID | --dag-file PATH] [--json]`` on every Airflow version
+(on 3.2+ also ``airflow dataworks check ...``; arguments in ``cli/options.py``).
+
 For every ``DataWorksTriggerOperator`` and ``DataWorksTaskInstanceSensor`` of the DAG(s) it reads the node's
 schedule (**one GetTask per node**, nothing else), computes the TriggerTimes the DAG's next ``--fire-times`` runs
 send (the timetable's ``next_dagrun_info`` from now; a scheduled run's ``data_interval_end``, through
@@ -16,14 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from types import SimpleNamespace
+from functools import partial
 from typing import Any
 
 import pendulum
 
+from airflow_provider_dataworks.cli.options import CHECK_HELP, CHECK_OPTIONS, module_parser
+from airflow_provider_dataworks.cli.shared_io import dag_bag, stdout_for_the_report_only
 from airflow_provider_dataworks.domain.schedule_check import (
     Comparison,
     DagSchedule,
@@ -33,7 +38,7 @@ from airflow_provider_dataworks.domain.schedule_check import (
     dst_transitions,
     parse_quartz,
 )
-from airflow_provider_dataworks.domain.timing import resolve_trigger_time
+from airflow_provider_dataworks.timetables.fire_times import scheduler_timetable, trigger_times
 
 #: Fires looked at around each daylight-saving change: from 2 days before to 2 days after, at most this many.
 DST_WINDOW_FIRES = 150
@@ -82,17 +87,6 @@ class CheckReport:
 
 
 # --------------------------------------------------------------------------------------------- the DAG's side
-def scheduler_timetable(dag: Any) -> Any:
-    """The DAG's timetable as the scheduler has it (Airflow 3's SDK timetables cannot compute runs)."""
-    timetable = dag.timetable
-    if hasattr(timetable, "next_dagrun_info"):
-        return timetable
-    from airflow.serialization import serialized_objects
-
-    form: Any = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
-    return form.from_dict(form.to_dict(dag)).timetable
-
-
 def _zone_name(zone: Any) -> str | None:
     name = getattr(zone, "name", zone)
     return name if isinstance(name, str) and name else None
@@ -103,50 +97,6 @@ def dag_schedule(dag: Any, timetable: Any) -> DagSchedule:
     zone = _zone_name(getattr(timetable, "_timezone", None)) or _zone_name(getattr(dag, "timezone", None))
     summary = str(getattr(timetable, "summary", None) or type(timetable).__name__)
     return DagSchedule(cron=cron if isinstance(cron, str) else None, zone=zone, summary=summary)
-
-
-def trigger_times(dag: Any, timetable: Any, start: datetime, count: int, until: datetime | None = None) -> list[int]:
-    """TriggerTimes (epoch ms) of the DAG's scheduled runs from ``start``: ``count`` of them, or up to ``until``.
-
-    Each through the operator's own rule (``resolve_trigger_time``: a scheduled run's ``data_interval_end``).
-    """
-    from airflow.timetables.base import TimeRestriction
-
-    earliest = pendulum.instance(start)
-    if dag.start_date:
-        earliest = max(earliest, pendulum.instance(dag.start_date))
-    latest = getattr(dag, "end_date", None)
-    probe = timetable.next_dagrun_info(
-        last_automated_data_interval=None, restriction=TimeRestriction(earliest=earliest, latest=latest, catchup=True)
-    )
-    if probe is not None and probe.data_interval is not None:  # a data-interval timetable: a run whose interval
-        period = probe.data_interval.end - probe.data_interval.start  # began before ``start`` fires after it
-        if period:
-            earliest = earliest - period
-            if dag.start_date:
-                earliest = max(earliest, pendulum.instance(dag.start_date))
-    restriction = TimeRestriction(earliest=earliest, latest=latest, catchup=True)
-    first_ms = resolve_trigger_time(start, {}, "UTC")[0]
-    out: list[int] = []
-    last = None
-    while len(out) < count:
-        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
-        if info is None or info.data_interval is None:
-            break
-        if until is not None and info.data_interval.end > until:
-            break
-        context = {
-            "dag_run": SimpleNamespace(run_type="scheduled"),
-            "data_interval_end": info.data_interval.end,
-            "logical_date": info.logical_date,
-        }
-        trigger_time_ms = resolve_trigger_time(None, context, "UTC")[0]
-        if trigger_time_ms >= first_ms:
-            out.append(trigger_time_ms)
-        if last is not None and info.data_interval == last:
-            break
-        last = info.data_interval
-    return out
 
 
 def _is_mapped(task: Any) -> bool:
@@ -194,7 +144,7 @@ def _not_checked_reason(task: Any, kind: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------- the check
-class _Nodes:
+class _NodeSchedules:
     """GetTask once per (connection, node): the node's cron and its workspace's scheduling zone."""
 
     def __init__(self) -> None:
@@ -218,7 +168,13 @@ class _Nodes:
 
 
 def check_task(
-    dag: Any, task: Any, kind: str, nodes: _Nodes, fires: list[int], windows: Any, schedule: DagSchedule
+    dag: Any,
+    task: Any,
+    kind: str,
+    nodes: _NodeSchedules,
+    fires: list[int],
+    windows: Callable[[str], list[list[int]]],
+    schedule: DagSchedule,
 ) -> TaskCheck:
     """One DataWorks task: GetTask of its node, then the comparison."""
     check = TaskCheck(dag.dag_id, task.task_id, "not checked", dag_schedule=schedule.cron or schedule.summary)
@@ -241,6 +197,19 @@ def check_task(
     except Exception as err:  # a connection that is missing or wrong, an API error: reported, the rest goes on
         check.status, check.reason = "error", f"{type(err).__name__}: {err}"
         return check
+    return _compare_with_node(check, node_id, node, zone, fires, windows, schedule)
+
+
+def _compare_with_node(
+    check: TaskCheck,
+    node_id: int,
+    node: Any,
+    zone: str,
+    fires: list[int],
+    windows: Callable[[str], list[list[int]]],
+    schedule: DagSchedule,
+) -> TaskCheck:
+    """``check`` completed with the comparison of the DAG's runs and node ``node_id`` (its GetTask: ``node``)."""
     check.node_cron = node.cron
     if getattr(node, "trigger_type", None) == "Manual":  # models.Task.trigger_type, once it has one
         check.status = "mismatch"
@@ -267,10 +236,32 @@ def check_task(
     return check
 
 
+def _dst_windows(
+    dag: Any, timetable: Any, schedule: DagSchedule, start: datetime, cache: dict[str, list[list[int]]], zone: str
+) -> list[list[int]]:
+    """The DAG's runs around each daylight-saving change of ``zone`` and the DAG's zone in the year from ``start``
+    (``cache``: by ``zone``, for one DAG)."""
+    if zone not in cache:
+        days = set(dst_transitions(zone, start))
+        if schedule.zone:
+            days |= set(dst_transitions(schedule.zone, start))
+        cache[zone] = [
+            trigger_times(
+                dag,
+                timetable,
+                pendulum.datetime(d.year, d.month, d.day) - timedelta(days=2),
+                DST_WINDOW_FIRES,
+                until=pendulum.datetime(d.year, d.month, d.day) + timedelta(days=3),
+            )
+            for d in sorted(days)
+        ]
+    return cache[zone]
+
+
 def check_dags(dags: Iterable[Any], fire_times: int = 30, now: datetime | None = None) -> CheckReport:
     """Check every DataWorks task of ``dags`` against its node (one GetTask per node)."""
     start = pendulum.instance(now) if now is not None else pendulum.now("UTC")
-    nodes = _Nodes()
+    nodes = _NodeSchedules()
     checks: list[TaskCheck] = []
     for dag in dags:
         tasks = [(t, k) for t in dag.tasks if (k := _dataworks_kind(t))]
@@ -280,25 +271,7 @@ def check_dags(dags: Iterable[Any], fire_times: int = 30, now: datetime | None =
         schedule = dag_schedule(dag, timetable)
         can = getattr(timetable, "can_be_scheduled", True) and getattr(timetable, "periodic", True)
         fires = trigger_times(dag, timetable, start, fire_times) if can else []
-        cache: dict[str, list[list[int]]] = {}
-
-        def windows(
-            zone: str, dag: Any = dag, timetable: Any = timetable, cache: Any = cache, schedule: Any = schedule
-        ) -> list[list[int]]:
-            """The DAG's runs around each daylight-saving change of ``zone`` and the DAG's zone in the next year."""
-            if zone not in cache:
-                days = set(dst_transitions(zone, start))
-                if schedule.zone:
-                    days |= set(dst_transitions(schedule.zone, start))
-                cache[zone] = [
-                    trigger_times(
-                        dag, timetable, pendulum.datetime(d.year, d.month, d.day) - timedelta(days=2),
-                        DST_WINDOW_FIRES, until=pendulum.datetime(d.year, d.month, d.day) + timedelta(days=3),
-                    )
-                    for d in sorted(days)
-                ]  # fmt: skip
-            return cache[zone]
-
+        windows = partial(_dst_windows, dag, timetable, schedule, start, {})
         checks += [check_task(dag, t, k, nodes, fires, windows, schedule) for t, k in tasks]
     return CheckReport(checks, nodes.calls, fire_times)
 
@@ -334,13 +307,8 @@ def format_report(report: CheckReport) -> str:
 
 def load_dags(dag_id: str | None, dag_file: str | None, dags_folder: str | None) -> list[Any]:
     """The DAG ``dag_id`` (or every DAG) of ``dag_file``, else of the dags folder (Airflow's, by default)."""
-    try:
-        from airflow.dag_processing.dagbag import DagBag
-    except ImportError:  # Airflow 2.x
-        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
-
     where = dag_file or dags_folder
-    bag = DagBag(where)
+    bag = dag_bag(where)
     if dag_id is None:
         if bag.import_errors:
             print(f"Files that failed to import (not checked): {sorted(bag.import_errors)}", file=sys.stderr)
@@ -366,12 +334,35 @@ def parse_from(text: str | None) -> datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the DAG(s) of ``args``; print the report (stdout: only the report); return the exit status."""
-    from airflow_provider_dataworks.cli.plan import _stdout_for_the_plan_only
-
     if args.fire_times < 1:
         raise SystemExit(f"--fire-times {args.fire_times}: at least 1")
-    with _stdout_for_the_plan_only() as out:
+    with stdout_for_the_report_only() as out:
         dags = load_dags(args.dag_id, args.dag_file, args.dags_folder)
         report = check_dags(dags, args.fire_times, parse_from(args.start))
         print(json.dumps(report.to_json(), indent=2, default=str) if args.json else format_report(report), file=out)
     return report.exit_status
+
+
+def airflow_command(args: argparse.Namespace) -> None:
+    """``airflow dataworks check`` (Airflow 3.2+): print the report; exit with its status."""
+    status = run(args)
+    if status:
+        sys.exit(status)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """``python -m airflow_provider_dataworks.cli.check``: every Airflow version, the same arguments; bad input
+    exits 2 with its message."""
+    parser = module_parser("airflow_provider_dataworks.cli.check", CHECK_HELP, CHECK_OPTIONS)
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        return run(args)
+    except SystemExit as err:  # bad arguments: the message, status 2
+        if isinstance(err.code, str):
+            print(err.code, file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,22 +1,24 @@
-"""Backfill plan: before a backfill spends quota, what each logical date releases and what it will cost.
+"""``airflow dataworks plan``: before a backfill spends quota, what each logical date releases and what it costs.
 
 ``python -m airflow_provider_dataworks.cli.plan --dag-id ID --start 2026-09-27 --end 2026-11-25 [--json]`` (on Airflow
-3.2+ also ``airflow dataworks plan ...``; arguments in ``cli/plan_args.py``). For every ``DataWorksTriggerOperator`` of
-the DAG (or ``--task-id``) and every logical date the DAG's timetable makes in [start, end] whose data interval
-has ended (as ``airflow backfill create`` does), it prints the TriggerTime, the instance it names (id, status),
-what the run will do and the calls it will spend (reads and writes), the time those need at the account's QPS
-(``read_qps`` / ``write_qps``, default Enterprise's 50 / 20), their share of Enterprise's 1,000,000 free calls a
-month, and, only where the connection sets ``daily_quota``, the quota days they span. It takes the
-operator's own steps: its ``target_of`` (the run's date to a TriggerTime in the scheduling zone) and the hook's
+3.2+ also ``airflow dataworks plan ...``; arguments in ``cli/options.py``). ``--start``/``--end`` without an offset
+are read in Airflow's [core] default_timezone (UTC unless set), as ``airflow backfill create`` reads them.
+
+First it runs ``airflow dataworks check`` on the DAG's DataWorks tasks (``cli/check.py``'s :func:`check_dags`, one
+GetTask per node) for the range's runs: a mismatch does not stop the plan, it is printed first. Then, for every
+``DataWorksTriggerOperator`` of the DAG (or ``--task-id``) and every logical date the DAG's timetable makes in
+[start, end] whose data interval has ended (as ``airflow backfill create`` does), it prints the TriggerTime and
+the fire time in the node's scheduling zone, the instance it names (id, status), what the run will do and the
+calls it will spend (reads and writes; per path: see the README's API-call budget), polls included: a waiting
+run's polls are estimated from the task's ``poll_interval`` / ``max_poll_interval`` backoff
+(``domain/waiting.py``) and ``--expected-duration`` (default 600 s), nothing changing until the end. Then the
+time those calls need at the account's QPS (``read_qps`` / ``write_qps``), their share of Enterprise's free calls
+a month, and, only where the connection sets ``daily_quota``, the quota days they span. It takes the operator's
+own steps: its ``target_of`` (the run's date to a TriggerTime in the scheduling zone) and the hook's
 ``list_instances`` + ``match_instance``.
 
-Its own cost: **one ListTaskInstances per business date** (and node; +1 per 500 instances), +1 GetTask when
-neither the operator nor the connection has a project id; it never triggers. A 60-day daily backfill: 60 calls.
-
-What a run will spend (the README's budget table): 2 for an instance still waiting (list + trigger; +1 GetTask
-without a project id), 1 for one past its trigger, a dry run, a failed or paused one (the run fails) or a time
-that names no instance (fails); a day whose instances are not generated yet costs 1 per try; a task that waits
-adds its polls.
+Its own cost: one GetTask per node (the check), **one ListTaskInstances per business date** (and node; +1 per 500
+instances), +1 GetTask per task when neither the operator nor the connection has a project id; it never triggers.
 """
 
 from __future__ import annotations
@@ -24,25 +26,29 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, TextIO
+from typing import Any
 
 import pendulum
 
-from airflow_provider_dataworks.cli.plan_args import HELP, add_arguments
+from airflow_provider_dataworks.cli.check import CheckReport, check_dags, format_report
+from airflow_provider_dataworks.cli.options import DEFAULT_EXPECTED_DURATION_S, PLAN_HELP, PLAN_OPTIONS, module_parser
+from airflow_provider_dataworks.cli.shared_io import dag_bag, stdout_for_the_report_only
+from airflow_provider_dataworks.domain.api_calls import match_instance
 from airflow_provider_dataworks.domain.api_limits import ENTERPRISE_MONTHLY_FREE_CALLS
 from airflow_provider_dataworks.domain.api_records import TaskInstance, TaskInstanceStatus
 from airflow_provider_dataworks.domain.timing import bizdate_ms, format_in_zone
+from airflow_provider_dataworks.domain.waiting import BACKOFF_FACTOR, DEFAULT_CAP_FACTOR, PollPacer, poll_cap
 from airflow_provider_dataworks.exceptions import InstanceNotFoundError, InstanceNotGeneratedError
 
 #: The longest range one plan covers: each date costs one ListTaskInstances of the same quota.
 MAX_RANGE_DAYS = 366
+#: The longest ``--expected-duration``: a wait DataWorks keeps going this long is a stuck one.
+MAX_EXPECTED_DURATION_S = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -53,28 +59,41 @@ class PlanRow:
     task_id: str
     dataworks_task_id: int
     trigger_time_ms: int  # epoch milliseconds
-    scheduled_time: str  # the TriggerTime in the scheduling zone
+    scheduled_time: str  # the TriggerTime (the run's fire time) in the node's scheduling zone, with its offset
     instance_id: int | None
     status: str  # the instance's status, or "-" when there is none
     action: str  # what the run will do
-    calls: int  # what the run will spend, polls of a waiting task aside
-    plus_polls: bool  # the task waits: +1 call (a read) per poll
+    calls: int  # what the run will spend, polls aside (see ``polls``)
+    plus_polls: bool  # the run waits: ``polls`` reads come on top of ``calls``
     writes: int = 0  # of ``calls``, the writes (the trigger); the rest are reads
+    polls: int = 0  # the reads its wait is estimated to make (``--expected-duration``); 0: the run does not wait
+    zone: str = ""  # the node's scheduling zone (the operator's ``timezone`` or the connection's)
 
 
 @dataclass(frozen=True)
 class Plan:
     rows: list[PlanRow]
-    list_calls: int  # what making the plan spent (ListTaskInstances)
+    list_calls: int  # what making the plan spent: ListTaskInstances
     daily_quota: int | None  # calls a day of the connection's account and region; None: no daily cap
     daily_quota_reset: str  # "HH:MM:SS Zone"
     conn_id: str
     read_qps: float = 50.0  # the account's limits in the region (connection extras read_qps / write_qps)
     write_qps: float = 20.0
+    check: CheckReport | None = None  # the schedule check run first (``airflow dataworks check``)
+    get_task_calls: int = 0  # what making the plan spent besides: GetTask (the check's, a workspace look-up)
+    expected_duration_s: float = DEFAULT_EXPECTED_DURATION_S  # what the poll estimate assumes a wait lasts
+    start: str = ""  # the range as read (ISO-8601, with the offset)
+    end: str = ""
+    naive_zone: str = "UTC"  # where --start/--end without an offset are read ([core] default_timezone)
+
+    @property
+    def polls(self) -> int:
+        """The reads the runs' waits are estimated to make (in :attr:`calls` and :attr:`reads`)."""
+        return sum(r.polls for r in self.rows)
 
     @property
     def calls(self) -> int:
-        return sum(r.calls for r in self.rows)
+        return sum(r.calls + r.polls for r in self.rows)
 
     @property
     def writes(self) -> int:
@@ -83,6 +102,11 @@ class Plan:
     @property
     def reads(self) -> int:
         return self.calls - self.writes
+
+    @property
+    def plan_calls(self) -> int:
+        """What making the plan spent (its check included): reads of the same account."""
+        return self.list_calls + self.get_task_calls
 
     @property
     def read_seconds(self) -> float:
@@ -95,7 +119,7 @@ class Plan:
 
     @property
     def monthly_free_share(self) -> float:
-        """The calls as a share of Enterprise's free calls a month (the plan's own ListTaskInstances aside)."""
+        """The calls as a share of Enterprise's free calls a month (the plan's own calls aside)."""
         return self.calls / ENTERPRISE_MONTHLY_FREE_CALLS
 
     @property
@@ -106,11 +130,18 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "check": self.check.to_json() if self.check else None,
+            "start": self.start,
+            "end": self.end,
+            "naive_dates_read_in": self.naive_zone,
             "rows": [asdict(r) for r in self.rows],
             "calls": self.calls,
             "reads": self.reads,
             "writes": self.writes,
+            "polls": self.polls,
             "plus_polls": any(r.plus_polls for r in self.rows),
+            "polls_estimated": True,
+            "expected_duration_s": self.expected_duration_s,
             "read_qps": self.read_qps,
             "write_qps": self.write_qps,
             "read_seconds": round(self.read_seconds, 3),
@@ -121,8 +152,39 @@ class Plan:
             "daily_quota_reset": self.daily_quota_reset,
             "quota_days": self.quota_days,
             "plan_list_calls": self.list_calls,
+            "plan_get_task_calls": self.get_task_calls,
+            "plan_calls": self.plan_calls,
             "dataworks_conn_id": self.conn_id,
         }
+
+
+def estimated_polls(poll_interval: float, max_poll_interval: float | None, duration_s: float) -> int:
+    """The polls of a wait whose target ends ``duration_s`` after the wait starts, no status changing before.
+
+    The operator's and the trigger's pacing (``domain/waiting.py``): the first poll one ``poll_interval`` after the
+    trigger, the next after :class:`PollPacer`'s interval (the same again after the first poll, then 1.5 times
+    longer per unchanged poll up to ``max_poll_interval``, by default 4 x ``poll_interval``); the poll at or after
+    ``duration_s`` sees the end. Deferred waits on shared cycles may poll a cycle sooner: an estimate.
+    """
+    pacer = PollPacer(poll_interval, poll_cap(poll_interval, max_poll_interval))
+    unchanged = {"target": "Running"}
+    elapsed, polls = float(poll_interval), 1
+    while elapsed < duration_s:
+        elapsed += pacer.after(unchanged)
+        polls += 1
+    return polls
+
+
+def _wait_polls(op: Any, inst: TaskInstance | None, action: str, duration_s: float) -> int:
+    """The polls the run of ``op`` makes (0: it does not wait, or fails before waiting)."""
+    if not op.wait_for_completion or not action.startswith(("triggers", "succeeds")):
+        return 0
+    if action != "triggers" and inst is not None and inst.status == TaskInstanceStatus.SUCCESS:
+        return 1  # released and done already: the first poll sees it (a rerun_failed try's first poll, the same)
+    timeout = getattr(op, "timeout", None)
+    wait_s = min(duration_s, float(timeout)) if isinstance(timeout, (int, float)) and timeout else duration_s
+    repair_poll = 1 if action != "triggers" and getattr(op, "rerun_failed", False) else 0  # a try's first look
+    return estimated_polls(float(op.poll_interval), op.max_poll_interval, wait_s) + repair_poll
 
 
 def _is_trigger_operator(task: Any) -> bool:
@@ -141,7 +203,7 @@ def run_dates(dag: Any, start: datetime, end: datetime) -> list[Any]:
     return [i for i in dag.iter_dagrun_infos_between(start, end) if i.data_interval and i.data_interval.end < now]
 
 
-def _context(dag: Any, info: Any) -> dict[str, Any]:
+def _backfill_context(dag: Any, info: Any) -> dict[str, Any]:
     """What the operator reads of a backfill run's context (and what a ``trigger_time`` template may use)."""
     logical = info.logical_date
     interval = info.data_interval
@@ -178,7 +240,7 @@ def _trigger_tasks(dag: Any, task_ids: Sequence[str] | None) -> list[Any]:
     return ops
 
 
-def _outcome(inst: TaskInstance | None, found: str, project_id_known: bool) -> tuple[str, str, int]:
+def _run_outcome(inst: TaskInstance | None, found: str, project_id_known: bool) -> tuple[str, str, int]:
     """(status, what the run will do, the calls it spends) for the instance a date names."""
     get_task = 0 if project_id_known else 1
     if inst is None:
@@ -194,9 +256,10 @@ def _outcome(inst: TaskInstance | None, found: str, project_id_known: bool) -> t
     return inst.status.value, "succeeds: past its trigger", 1 + get_task
 
 
-def _lookup(day: list[TaskInstance], task_id: int, trigger_time_ms: int, zone: str) -> tuple[TaskInstance | None, str]:
-    from airflow_provider_dataworks.domain.api_calls import match_instance
-
+def _instance_named(
+    day: list[TaskInstance], task_id: int, trigger_time_ms: int, zone: str
+) -> tuple[TaskInstance | None, str]:
+    """The instance of the day's list the run's TriggerTime names, or None and what the run will do then."""
     try:
         return match_instance(day, task_id, trigger_time_ms, zone), ""
     except InstanceNotGeneratedError:
@@ -205,10 +268,62 @@ def _lookup(day: list[TaskInstance], task_id: int, trigger_time_ms: int, zone: s
         return None, "fails: no instance at this time"
 
 
-def plan_backfill(dag: Any, start: datetime, end: datetime, task_ids: Sequence[str] | None = None) -> Plan:
+def _run_target(op: Any, dag: Any, info: Any) -> Any:
+    """The operator's ``RunTarget`` for the run ``info`` (its ``trigger_time`` template rendered for that date)."""
+    context = _backfill_context(dag, info)
+    as_set = op.trigger_time
+    if isinstance(as_set, str) and "{{" in as_set:
+        op.trigger_time = op.render_template(as_set, context)
+    target = op.target_of(context)
+    op.trigger_time = as_set
+    op.project_id = target.project_id  # one GetTask at most, not one per date
+    return target
+
+
+def _plan_row(
+    op: Any, info: Any, target: Any, day: list[TaskInstance], project_id_known: bool, duration_s: float
+) -> PlanRow:
+    """The plan's row for one run of ``op``: the instance its TriggerTime names in ``day`` and what the run does."""
+    inst, found = _instance_named(day, target.task_id, target.trigger_time_ms, target.zone)
+    status, action, calls = _run_outcome(inst, found, project_id_known)
+    trigger_time_ms = inst.trigger_time_ms if inst and inst.trigger_time_ms else target.trigger_time_ms
+    polls = _wait_polls(op, inst, action, duration_s)
+    return PlanRow(
+        logical_date=pendulum.instance(info.logical_date).in_timezone("UTC").isoformat(),
+        task_id=op.task_id,
+        dataworks_task_id=target.task_id,
+        trigger_time_ms=trigger_time_ms,
+        scheduled_time=format_in_zone(trigger_time_ms, target.zone),
+        instance_id=inst.id if inst else None,
+        status=status,
+        action=action,
+        calls=calls,
+        plus_polls=polls > 0,
+        writes=1 if action == "triggers" else 0,
+        polls=polls,
+        zone=target.zone,
+    )
+
+
+def schedule_check(dag: Any, start: datetime, runs: int) -> CheckReport:
+    """``airflow dataworks check`` of the DAG's DataWorks tasks over the backfill's runs (from ``start``, as many
+    as the range has; plus the runs around the next year's daylight-saving changes): one GetTask per node."""
+    return check_dags([dag], fire_times=max(1, runs), now=start)
+
+
+def plan_backfill(
+    dag: Any,
+    start: datetime,
+    end: datetime,
+    task_ids: Sequence[str] | None = None,
+    expected_duration_s: float = DEFAULT_EXPECTED_DURATION_S,
+    check: bool = True,
+) -> Plan:
     """The plan for the DataWorks trigger tasks of ``dag`` (or ``task_ids``) over logical dates [start, end].
 
-    Spends one ListTaskInstances per (node, business date) and at most one GetTask per task; never triggers.
+    First the schedule check (``check``; one GetTask per node), then one ListTaskInstances per (node, business
+    date) and at most one GetTask per task; never triggers. A waiting run's polls are estimated for a wait of
+    ``expected_duration_s`` seconds (:func:`estimated_polls`).
     """
     ops = _trigger_tasks(dag, task_ids)
     infos = run_dates(dag, start, end)
@@ -217,67 +332,113 @@ def plan_backfill(dag: Any, start: datetime, end: datetime, task_ids: Sequence[s
             f"--start {start.isoformat()} / --end {end.isoformat()}: DAG {dag.dag_id!r} (schedule "
             f"{getattr(dag.timetable, 'summary', dag.timetable)}) has no run in that range whose interval has ended"
         )
+    report = schedule_check(dag, start, len(infos)) if check else None
     rows: list[PlanRow] = []
-    days: dict[tuple[Any, ...], list[TaskInstance]] = {}
+    days: dict[tuple[Any, ...], list[TaskInstance]] = {}  # one ListTaskInstances per (node, business date)
+    workspace_look_ups = 0
     for op in ops:
         project_id_known = bool(op.project_id or op.hook.settings.project_id)
-        as_set = op.trigger_time  # a template renders per date
+        workspace_look_ups += 0 if project_id_known else 1  # target_of's GetTask, once: then op.project_id is set
         for info in infos:
-            context = _context(dag, info)
-            if isinstance(as_set, str) and "{{" in as_set:
-                op.trigger_time = op.render_template(as_set, context)
-            target = op.target_of(context)
-            op.trigger_time = as_set
-            op.project_id = target.project_id  # one GetTask at most, not one per date
+            target = _run_target(op, dag, info)
             bizdate = bizdate_ms(target.trigger_time_ms, target.zone)
             key = (op.dataworks_conn_id, target.project_id, target.env_type, target.task_id, bizdate)
             if key not in days:
                 days[key] = op.hook.list_instances(
                     target.project_id, bizdate, task_id=target.task_id, env_type=target.env_type
                 )
-            inst, found = _lookup(days[key], target.task_id, target.trigger_time_ms, target.zone)
-            status, action, calls = _outcome(inst, found, project_id_known)
-            trigger_time_ms = inst.trigger_time_ms if inst and inst.trigger_time_ms else target.trigger_time_ms
-            rows.append(
-                PlanRow(
-                    logical_date=pendulum.instance(info.logical_date).in_timezone("UTC").isoformat(),
-                    task_id=op.task_id,
-                    dataworks_task_id=target.task_id,
-                    trigger_time_ms=trigger_time_ms,
-                    scheduled_time=format_in_zone(trigger_time_ms, target.zone),
-                    instance_id=inst.id if inst else None,
-                    status=status,
-                    action=action,
-                    calls=calls,
-                    plus_polls=bool(op.wait_for_completion),
-                    writes=1 if action == "triggers" else 0,
-                )
-            )
+            rows.append(_plan_row(op, info, target, days[key], project_id_known, expected_duration_s))
     first = ops[0].hook.settings
     return Plan(
-        rows, len(days), first.daily_quota, str(first.daily_quota_reset), first.conn_id, first.read_qps,
-        first.write_qps,
-    )  # fmt: skip
+        rows,
+        list_calls=len(days),
+        daily_quota=first.daily_quota,
+        daily_quota_reset=str(first.daily_quota_reset),
+        conn_id=first.conn_id,
+        read_qps=first.read_qps,
+        write_qps=first.write_qps,
+        check=report,
+        get_task_calls=(report.get_task_calls if report else 0) + workspace_look_ups,
+        expected_duration_s=expected_duration_s,
+        start=pendulum.instance(start).isoformat(),
+        end=pendulum.instance(end).isoformat(),
+        naive_zone=naive_dates_zone(),
+    )
+
+
+def _table_row(row: PlanRow, zone_in_header: bool) -> tuple[str, ...]:
+    """One row of :func:`format_table`: the columns of its header, as text."""
+    calls = f"{row.calls}+{row.polls} polls" if row.polls else str(row.calls)
+    instance = str(row.instance_id or "-")
+    fires = row.scheduled_time if zone_in_header else f"{row.scheduled_time} {row.zone}"
+    return (
+        row.logical_date,
+        row.task_id,
+        str(row.trigger_time_ms),
+        fires,
+        instance,
+        row.status,
+        row.action,
+        calls,
+    )
+
+
+def format_check(report: CheckReport) -> list[str]:
+    """The schedule check's report (as ``airflow dataworks check`` prints it), and what a mismatch means here."""
+    out = ["Schedule check (airflow dataworks check) of the DAG's DataWorks tasks over the range's runs:"]
+    out += [f"  {line}" for line in format_report(report).splitlines()]
+    mismatched = [c.task_id for c in report.checks if c.status == "mismatch"]
+    if mismatched:
+        out.append(
+            f"MISMATCH (task {', '.join(mismatched)}): the DAG's runs name instances the node does not schedule "
+            "(see above). The plan below still lists what each run would find and spend (often 'fails: no "
+            "instance at this time'); fix the schedule or the zone before the backfill."
+        )
+    elif any(c.status == "error" for c in report.checks):
+        out.append("The check could not read every node (ERROR above); the plan below reads the instances anyway.")
+    return out
+
+
+def format_header(plan: Plan) -> list[str]:
+    """What the rows assume: the range as read, the zone of the fire times, how polls are estimated."""
+    out = [
+        f"Logical dates {plan.start} .. {plan.end}: --start/--end without an offset are read as {plan.naive_zone} "
+        "([core] default_timezone), as airflow backfill create does. Each row's fire time (TriggerTime) is shown "
+        "in the node's scheduling zone, with its offset."
+    ]
+    if any(r.plus_polls for r in plan.rows):
+        out.append(
+            f"Polls (+N polls) are an estimate from --expected-duration {plan.expected_duration_s:g} s: each waiting "
+            f"run's wait lasts that long from its trigger with no status changing until it ends, so it polls one "
+            f"poll_interval after the trigger, then {BACKOFF_FACTOR:g}x longer each poll up to max_poll_interval "
+            f"(default {DEFAULT_CAP_FACTOR} x poll_interval); 1 read a poll. A run already released whose instance "
+            "succeeded polls once; a run that fails without waiting never polls."
+        )
+    return out
 
 
 def format_table(plan: Plan) -> str:
-    """The plan as a table and a summary line."""
-    header = ("logical date (UTC)", "task", "TriggerTime", "scheduled (zone)", "instance", "status", "the run", "calls")
-    lines = [
-        (r.logical_date, r.task_id, str(r.trigger_time_ms), r.scheduled_time, str(r.instance_id or "-"), r.status,
-         r.action, f"{r.calls}{'+polls' if r.plus_polls else ''}")
-        for r in plan.rows
-    ]  # fmt: skip
+    """The plan: the schedule check, what the rows assume, a table and a summary line."""
+    zones = {r.zone for r in plan.rows}
+    zone_in_header = len(zones) == 1
+    fires = f"fires in {next(iter(zones))}" if zone_in_header else "fires (node's zone)"
+    header = ("logical date (UTC)", "task", "TriggerTime", fires, "instance", "status", "the run", "calls")
+    lines = [_table_row(r, zone_in_header) for r in plan.rows]
     widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in (header, *lines)]
-    polls = "; +1 read per poll where a task waits" if any(r.plus_polls for r in plan.rows) else ""
+    out = format_check(plan.check) if plan.check else []
+    out += format_header(plan)
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in (header, *lines)]
+    reads = f"{plan.reads} reads, {plan.polls} of them estimated polls" if plan.polls else f"{plan.reads} reads"
+    spent = [f"{plan.list_calls} ListTaskInstances"]
+    if plan.get_task_calls:
+        spent.insert(0, f"{plan.get_task_calls} GetTask")
     out.append(
-        f"{len(plan.rows)} runs spend {plan.calls} calls ({plan.reads} reads, {plan.writes} writes{polls}): at the "
+        f"{len(plan.rows)} runs spend {plan.calls} calls ({reads}, {plan.writes} writes): at the "
         f"account's {plan.read_qps:g} read / {plan.write_qps:g} write QPS (connection {plan.conn_id!r}; shared by "
         f"every process on the account in this region) at least {_seconds(plan.read_seconds)} of reads and "
         f"{_seconds(plan.write_seconds)} of writes; {_share(plan.monthly_free_share)} of the "
         f"{ENTERPRISE_MONTHLY_FREE_CALLS:,} calls a month Enterprise has free. "
-        f"This plan spent {plan.list_calls} ListTaskInstances (reads) of the same account."
+        f"This plan spent {' + '.join(spent)} (reads) of the same account."
     )
     if plan.daily_quota:
         out.append(
@@ -299,20 +460,37 @@ def _share(value: float) -> str:
     return f"{value * 100:.2g}%" if value else "0%"
 
 
-def parse_moment(text: str, argument: str) -> datetime:
-    """``--start``/``--end`` as an aware datetime; a naive one is read in Airflow's [core] default_timezone
-    (UTC unless set), as ``airflow backfill create`` reads it."""
+def naive_dates_zone() -> str:
+    """The zone ``--start``/``--end`` without an offset are read in: Airflow's [core] default_timezone (UTC unless
+    set), where ``airflow backfill create`` reads its dates."""
     from airflow.configuration import conf
 
     name = conf.get("core", "default_timezone", fallback="utc")
-    zone = pendulum.tz.local_timezone() if name == "system" else name
+    if name == "system":
+        return str(pendulum.tz.local_timezone().name)
+    return "UTC" if name.lower() == "utc" else name
+
+
+def parse_moment(text: str, argument: str) -> datetime:
+    """``--start``/``--end`` as an aware datetime; a naive one is read in Airflow's [core] default_timezone
+    (UTC unless set), as ``airflow backfill create`` reads it."""
     try:
-        moment = pendulum.parser.parse(text, tz=zone)
+        moment = pendulum.parser.parse(text, tz=naive_dates_zone())
     except ValueError as err:  # pendulum's ParserError is one
         raise SystemExit(f"{argument} {text!r} is not an ISO-8601 date or time (e.g. 2026-10-01): {err}") from None
     if not isinstance(moment, datetime):
         raise SystemExit(f"{argument} {text!r} is not a date or time (e.g. 2026-10-01 or 2026-10-01T00:30:00+08:00)")
     return moment
+
+
+def check_expected_duration(seconds: float) -> float:
+    """``--expected-duration``: more than 0, at most :data:`MAX_EXPECTED_DURATION_S`."""
+    if not 0 < seconds <= MAX_EXPECTED_DURATION_S:
+        raise SystemExit(
+            f"--expected-duration {seconds:g}: seconds a waiting run's wait is expected to last, more than 0 and at "
+            f"most {MAX_EXPECTED_DURATION_S:g} (7 days)"
+        )
+    return seconds
 
 
 def check_range(start: datetime, end: datetime) -> None:
@@ -326,33 +504,10 @@ def check_range(start: datetime, end: datetime) -> None:
         )
 
 
-@contextmanager
-def _stdout_for_the_plan_only() -> Iterator[TextIO]:
-    """A stream to the process's stdout; inside the block, anything else written there goes to stderr.
-
-    Airflow logs to stdout (the DagBag's INFO line, connection look-ups), which would garble ``--json``.
-    """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with os.fdopen(os.dup(saved), "w") as plan_out:
-            yield plan_out
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def load_dag(dag_id: str | None, dag_file: str | None, dags_folder: str | None) -> Any:
     """The DAG ``dag_id`` (or the only one) of ``dag_file``, else of the dags folder (Airflow's, by default)."""
-    try:
-        from airflow.dag_processing.dagbag import DagBag
-    except ImportError:  # Airflow 2.x
-        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
-
     where = dag_file or dags_folder
-    bag = DagBag(where)
+    bag = dag_bag(where)
     if dag_file and not bag.dags and not bag.import_errors:
         raise SystemExit(f"--dag-file {dag_file!r}: no DAG found there (is the path right?)")
     if dag_id is None:
@@ -373,16 +528,22 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("--dag-id or --dag-file: name the DAG to plan")
     start, end = parse_moment(args.start, "--start"), parse_moment(args.end, "--end")
     check_range(start, end)
-    with _stdout_for_the_plan_only() as plan_out:
+    duration = check_expected_duration(args.expected_duration)
+    with stdout_for_the_report_only() as plan_out:
         dag = load_dag(args.dag_id, args.dag_file, args.dags_folder)
-        plan = plan_backfill(dag, start, end, args.task_id)
-        print(json.dumps(plan.to_json(), indent=2) if args.json else format_table(plan), file=plan_out)
+        plan = plan_backfill(dag, start, end, args.task_id, duration)
+        print(json.dumps(plan.to_json(), indent=2, default=str) if args.json else format_table(plan), file=plan_out)
     return 0
 
 
+def airflow_command(args: argparse.Namespace) -> None:
+    """``airflow dataworks plan`` (Airflow 3.2+): print the plan for parsed ``args`` (exits non-zero on bad input)."""
+    run(args)
+
+
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_dataworks.cli.plan", description=HELP)
-    add_arguments(parser)
+    """``python -m airflow_provider_dataworks.cli.plan``: every Airflow version, the same arguments."""
+    parser = module_parser("airflow_provider_dataworks.cli.plan", PLAN_HELP, PLAN_OPTIONS)
     return run(parser.parse_args(list(argv) if argv is not None else None))
 
 

@@ -1,4 +1,5 @@
 """Pure domain code: time arithmetic, API and run records, wait verdicts, argument checks, limits.
 
-Also the sans-I/O call sequences. Nothing here imports Airflow or the SDK.
+Also the sans-I/O call sequences. Nothing here imports Airflow, the SDK or the package's other layers: only
+``domain`` itself and ``airflow_provider_dataworks.exceptions``.
 """

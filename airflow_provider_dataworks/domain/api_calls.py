@@ -2,8 +2,7 @@
 
 Each function is a generator of :class:`~airflow_provider_dataworks.domain.hook_calls.HookCall` s;
 ``DataWorksHook`` drives it with ``run_sync`` in its sync method and with ``run_async`` in the ``a``-prefixed
-async one. Times are epoch
-milliseconds; a business date is 00:00 of its day in the scheduling zone.
+async one. Times are epoch milliseconds; a business date is 00:00 of its day in the scheduling zone.
 """
 
 from __future__ import annotations
@@ -45,9 +44,13 @@ def trigger_instance(task_id: int, trigger_time_ms: int, env_type: str | None) -
         {"retry_ambiguous": False, "task_id": task_id, "trigger_time": trigger_time_ms, "env_type": env_type},
     )
     if body.get("Success") is not True:
-        raise DataWorksApiError("TriggerSchedulerTaskInstance", "NotSuccess",
-                                f"DataWorks answered Success={body.get('Success')!r}", None,
-                                body.get("RequestId"))  # fmt: skip
+        raise DataWorksApiError(
+            "TriggerSchedulerTaskInstance",
+            "NotSuccess",
+            f"DataWorks answered Success={body.get('Success')!r}",
+            None,
+            body.get("RequestId"),
+        )
 
 
 def get_instance(instance_id: int) -> Steps[TaskInstance]:
@@ -249,20 +252,25 @@ def explain_missing_time(
             f"schedule it at the node's times in {zone}. Pass trigger_time only for a DAG meant to run on another "
             "schedule than the node's."
         )
+    return f"{head} {_zone_mismatch_advice(trigger_time_ms, zone, hours, advice.dag_zone)}"
+
+
+def _zone_mismatch_advice(trigger_time_ms: int, zone: str, hours: int, dag_zone: str | None) -> str:
+    """The fix for a run ``hours`` whole hours off the node's time: the DAG's zone when its wall time is the node's,
+    else the DAG's or the workspace's zone."""
     node_wall = f"{in_zone(trigger_time_ms - hours * HOUR_MS, zone):%H:%M}"
     apart = (
         f"{abs(hours)} hour{'s' if abs(hours) != 1 else ''} {'after' if hours > 0 else 'before'} the node's {node_wall}"
     )
-    dag_zone = advice.dag_zone
     if dag_zone and dag_zone != zone and f"{in_zone(trigger_time_ms, dag_zone):%H:%M}" == node_wall:
         return (
-            f"{head} The run's time is {apart}: the DAG fires at {node_wall} in {dag_zone}, the node at {node_wall} "
+            f"The run's time is {apart}: the DAG fires at {node_wall} in {dag_zone}, the node at {node_wall} "
             f"in {zone}. Fix the DAG: give its start_date (or its timetable) the node's zone, e.g. "
             f'pendulum.datetime(2026, 1, 1, tz="{zone}"). Keep the connection\'s timezone: it is the zone DataWorks '
             "schedules in."
         )
     return (
-        f"{head} The run's time is {apart}: a whole-hour offset is a zone mismatch. Either the DAG's schedule runs "
+        f"The run's time is {apart}: a whole-hour offset is a zone mismatch. Either the DAG's schedule runs "
         f"in another zone than the node's (give the DAG's start_date tz=\"{zone}\"), or the workspace's scheduling "
         f"zone is not {zone} (set the connection's 'timezone' extra to it)."
     )

@@ -1,18 +1,12 @@
-"""Airflow acting on what a run released: stop it (``cancel_on_kill``) and pick what a repair reruns (``rerun_failed``).
+"""Acting on what a run released: stop it (``cancel_on_kill``) and pick what a repair reruns (``rerun_failed``).
 
 The cancel is written once, sans I/O (``domain/hook_calls.py``), and driven in the worker (operator ``on_kill``,
 a timeout) or in the triggerer (the trigger's ``on_kill``), each bounded by :data:`CANCEL_TIMEOUT_S`. It is best
-effort: it logs what it stopped, what DataWorks refused and why, and never raises.
+effort: it logs what it stopped, what DataWorks refused and why, and never raises. It stops only what the run
+released: the HTTP-trigger instance while it is not released yet (so DataWorks never releases anything), else
+the wait's target (the instance, its unfinished downstream, or its workflow instance).
 
-API calls of a cancel: 1 GetTaskInstance (the HTTP-trigger instance), then
-
-- the trigger instance not yet released (our trigger kept while upstream runs), or the target is the instance
-  itself and it is unfinished: 1 StopTaskInstances of it, so DataWorks never releases anything;
-- ``downstream``: 1 ListDownstreamTaskInstances, and 1 StopTaskInstances of the unfinished ones (none when all
-  finished);
-- ``workflow``: 1 StopWorkflowInstances of its workflow instance.
-
-So 1-3 calls. A repair costs 1 RerunTaskInstances after the poll that found the failure (see the operator).
+Calls: 1-3 per cancel, 1 RerunTaskInstances per repair (see the README's API-call budget).
 """
 
 from __future__ import annotations
@@ -101,7 +95,9 @@ def cancel_in_worker(hook: Any, log: logging.Logger | Any, within_s: float, **ta
     worker = threading.Thread(target=work, name="dataworks-cancel", daemon=True)
     worker.start()
     worker.join(within_s)
-    return _report(log, result.get("stopped"), result.get("error"), timed_out=within_s if worker.is_alive() else None)
+    return _log_cancel_outcome(
+        log, result.get("stopped"), result.get("error"), timed_out=within_s if worker.is_alive() else None
+    )
 
 
 async def cancel_in_triggerer(hook: Any, log: logging.Logger | Any, **target: Any) -> Stopped | None:
@@ -109,16 +105,21 @@ async def cancel_in_triggerer(hook: Any, log: logging.Logger | Any, **target: An
     try:
         stopped = await asyncio.wait_for(run_async(cancel(**target), hook), CANCEL_TIMEOUT_S)
     except asyncio.TimeoutError:
-        return _report(log, None, None, timed_out=CANCEL_TIMEOUT_S)
+        return _log_cancel_outcome(log, None, None, timed_out=CANCEL_TIMEOUT_S)
     except DataWorksError as err:
-        return _report(log, None, err, timed_out=None)
-    return _report(log, stopped, None, timed_out=None)
+        return _log_cancel_outcome(log, None, err, timed_out=None)
+    return _log_cancel_outcome(log, stopped, None, timed_out=None)
 
 
-def _report(log: Any, stopped: Stopped | None, error: Exception | None, *, timed_out: float | None) -> Stopped | None:
+def _log_cancel_outcome(
+    log: Any, stopped: Stopped | None, error: Exception | None, *, timed_out: float | None
+) -> Stopped | None:
     if timed_out is not None:
-        log.warning("cancel_on_kill: DataWorks did not answer within %.0f s; what was released may keep running: "
-                    "check it in the console.", timed_out)  # fmt: skip
+        log.warning(
+            "cancel_on_kill: DataWorks did not answer within %.0f s; what was released may keep running: "
+            "check it in the console.",
+            timed_out,
+        )
         return None
     if error is not None:
         log.warning("cancel_on_kill: stopping failed (%s); what was released may keep running.", error)

@@ -86,7 +86,7 @@ class QuartzCron:
         return " and ".join(parts) or None
 
 
-def _number(text: str, names: dict[str, int], what: str, expression: str) -> int:
+def _parse_value(text: str, names: dict[str, int], what: str, expression: str) -> int:
     upper = text.upper()
     if upper in names:
         return names[upper]
@@ -95,7 +95,7 @@ def _number(text: str, names: dict[str, int], what: str, expression: str) -> int
     return int(text)
 
 
-def _field(
+def _parse_field(
     text: str, low: int, high: int, what: str, expression: str, names: dict[str, int] | None = None
 ) -> frozenset[int]:
     """Numbers, names, ``*``, ranges ``a-b``, steps ``a/n``, ``*/n``, ``a-b/n`` and lists of them."""
@@ -117,9 +117,9 @@ def _field(
             start, end = low, high
         elif "-" in part:
             a, b = part.split("-", 1)
-            start, end = _number(a, names or {}, what, expression), _number(b, names or {}, what, expression)
+            start, end = _parse_value(a, names or {}, what, expression), _parse_value(b, names or {}, what, expression)
         else:
-            start = _number(part, names or {}, what, expression)
+            start = _parse_value(part, names or {}, what, expression)
             end = high if step > 1 else start
         if not (low <= start <= high and low <= end <= high and start <= end):
             raise UnsupportedCron(f"cron {expression!r}: the {what} field {text!r} is outside {low}-{high}")
@@ -132,24 +132,41 @@ def _plain(token: str) -> str:
     return re.sub(r"\d+", lambda m: str(int(m.group())), token)
 
 
+#: The six fields every cron form has here: second, minute, hour, day-of-month, month, day-of-week.
+CronFields = tuple[str, str, str, str, str, str]
+
+
+def _split_cron(expression: str) -> tuple[CronFields, str | None, bool]:
+    """The six fields (a 5-field cron's second is ``0``), the year (None: no year field), and whether it is Quartz."""
+    fields = (expression or "").split()
+    if len(fields) == 5:
+        minute, hour, dom, month, dow = fields
+        return ("0", minute, hour, dom, month, dow), None, False
+    if len(fields) in (6, 7):
+        second, minute, hour, dom, month, dow = fields[:6]
+        return (second, minute, hour, dom, month, dow), fields[6] if len(fields) == 7 else None, True
+    raise UnsupportedCron(
+        f"cron {expression!r}: expected 6 or 7 Quartz fields (ss mm HH dom mon dow [year], e.g. '00 30 00 * * ?')"
+        " or 5 cron fields (m h dom mon dow)"
+    )
+
+
+def _days_of_week(dow: str, quartz: bool, expression: str) -> tuple[frozenset[int] | None, str]:
+    """The day-of-week field as days counted 0 = Sunday (None: any day) and as a 5-field cron writes it."""
+    if dow in ("*", "?"):
+        return None, "*"
+    if quartz:
+        days = _parse_field(dow, 1, 7, "day-of-week", expression, _QUARTZ_DAYS)
+        return frozenset(d - 1 for d in days), re.sub(r"\d+", lambda m: str(int(m.group()) - 1), dow)
+    days = _parse_field(dow, 0, 7, "day-of-week", expression, {k: v - 1 for k, v in _QUARTZ_DAYS.items()})
+    return frozenset(d % 7 for d in days), _plain(dow)
+
+
 def parse_quartz(expression: str) -> QuartzCron:
     """A node's cron: Quartz ``ss mm HH dom mon dow [year]`` (DataWorks' ``Trigger.Cron``), or 5-field ``m h dom mon
     dow``. Quartz day-of-week counts 1-7 = SUN-SAT (or names); ``?`` means no value. One of day-of-month and
     day-of-week must be unrestricted. L, W, # and C raise :class:`UnsupportedCron`."""
-    fields = (expression or "").split()
-    if len(fields) == 5:
-        second, year = "0", None
-        minute, hour, dom, month, dow = fields
-        quartz = False
-    elif len(fields) in (6, 7):
-        second, minute, hour, dom, month, dow = fields[:6]
-        year = fields[6] if len(fields) == 7 else None
-        quartz = True
-    else:
-        raise UnsupportedCron(
-            f"cron {expression!r}: expected 6 or 7 Quartz fields (ss mm HH dom mon dow [year], e.g. '00 30 00 * * ?')"
-            " or 5 cron fields (m h dom mon dow)"
-        )
+    (second, minute, hour, dom, month, dow), year, quartz = _split_cron(expression)
     dom_any, dow_any = dom in ("*", "?"), dow in ("*", "?")
     if not dom_any and not dow_any:
         raise UnsupportedCron(
@@ -158,26 +175,16 @@ def parse_quartz(expression: str) -> QuartzCron:
         )
     if "?" in (minute, hour, month, second) or (year or "") == "?":
         raise UnsupportedCron(f"cron {expression!r}: '?' only stands for day-of-month or day-of-week")
-    days_of_week = None
-    dow_cron = "*"
-    if not dow_any:
-        if quartz:
-            days = _field(dow, 1, 7, "day-of-week", expression, _QUARTZ_DAYS)
-            days_of_week = frozenset(d - 1 for d in days)
-            dow_cron = re.sub(r"\d+", lambda m: str(int(m.group()) - 1), dow)
-        else:
-            days = _field(dow, 0, 7, "day-of-week", expression, {k: v - 1 for k, v in _QUARTZ_DAYS.items()})
-            days_of_week = frozenset(d % 7 for d in days)
-            dow_cron = _plain(dow)
-    seconds = _field(second, 0, 59, "seconds", expression)
-    years = None if year in (None, "*") else _field(str(year), 1970, 2199, "year", expression)
+    days_of_week, dow_cron = _days_of_week(dow, quartz, expression)
+    seconds = _parse_field(second, 0, 59, "seconds", expression)
+    years = None if year in (None, "*") else _parse_field(str(year), 1970, 2199, "year", expression)
     cron = QuartzCron(
         expression=expression,
         seconds=seconds,
-        minutes=_field(minute, 0, 59, "minutes", expression),
-        hours=_field(hour, 0, 23, "hours", expression),
-        days_of_month=None if dom_any else _field(dom, 1, 31, "day-of-month", expression),
-        months=_field(month, 1, 12, "month", expression, _MONTHS),
+        minutes=_parse_field(minute, 0, 59, "minutes", expression),
+        hours=_parse_field(hour, 0, 23, "hours", expression),
+        days_of_month=None if dom_any else _parse_field(dom, 1, 31, "day-of-month", expression),
+        months=_parse_field(month, 1, 12, "month", expression, _MONTHS),
         days_of_week=days_of_week,
         years=years,
     )
@@ -298,24 +305,27 @@ class Comparison:
         return not self.findings
 
 
-def _hm(moment: datetime, zone: str) -> str:
+def _wall_time(moment: datetime, zone: str) -> str:
+    """``00:30`` (``00:30:15`` with seconds): ``moment``'s wall-clock time in ``zone``."""
     local = moment.astimezone(ZoneInfo(zone))
     return f"{local:%H:%M:%S}" if local.second else f"{local:%H:%M}"
 
 
 def _stamp(moment: datetime, zone: str) -> str:
+    """``2026-11-25 00:30:00 +08:00``: ``moment`` in ``zone``, with its UTC offset."""
     local = moment.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
 
 
-def _walls(moments: Iterable[datetime], zone: str) -> str:
+def _wall_times(moments: Iterable[datetime], zone: str) -> str:
     """``00:30`` or ``00:30, 12:30``: the distinct wall times of ``moments`` in ``zone`` (or how many a day)."""
-    seen = sorted({_hm(m, zone) for m in moments})
+    seen = sorted({_wall_time(m, zone) for m in moments})
     return ", ".join(seen) if len(seen) <= 3 else f"{len(seen)} times a day"
 
 
 def _node_times(cron: QuartzCron) -> str:
+    """The node's wall times (up to three), else its cron."""
     walls = cron.wall_times()
     if len(walls) <= 3:
         return ", ".join(f"{w:%H:%M:%S}" if w.second else f"{w:%H:%M}" for w in walls)
@@ -333,7 +343,7 @@ class _Tally:
 
 def _tally(segments: Sequence[Sequence[int]], cron: QuartzCron, zone: str) -> _Tally:
     """Match each fire (TriggerTime, ms) with the node's instance at that time, segment by segment."""
-    t = _Tally()
+    tally = _Tally()
     for segment in segments:
         if not segment:
             continue
@@ -345,107 +355,132 @@ def _tally(segments: Sequence[Sequence[int]], cron: QuartzCron, zone: str) -> _T
             moment = from_epoch_ms(fire)
             inst = by_ms.get(kept_occurrence(fire, zone))
             if inst is None:
-                t.unmatched.append(moment)
+                tally.unmatched.append(moment)
                 continue
             named.add(inst.ms)
             if inst.dry_run == "SkipCycle":
-                t.skip_cycle.append(moment)
+                tally.skip_cycle.append(moment)
             elif inst.dry_run == "DST":
-                t.dst_dry.append((moment, inst))
+                tally.dst_dry.append((moment, inst))
             else:
-                t.matched.append(moment)
-        t.orphans += [i for i in instances if i.dry_run is None and i.ms not in named]
-    return t
+                tally.matched.append(moment)
+        tally.orphans += [i for i in instances if i.dry_run is None and i.ms not in named]
+    return tally
 
 
 def _dag_text(dag: DagSchedule) -> str:
     return repr(dag.cron) if dag.cron else f"({dag.summary})"
 
 
+def _fix_schedule(cron: QuartzCron, zone: str) -> str:
+    """The fix that ends a finding: the DAG's schedule as the node's cron, in the node's zone."""
+    return f"set the DAG's schedule to {cron.shown!r} in {zone} (its start_date's tz, or the timetable's timezone)"
+
+
+def _zone_finding(
+    segments: Sequence[Sequence[int]],
+    fires: list[int],
+    tally: _Tally,
+    node_id: int,
+    cron: QuartzCron,
+    zone: str,
+    dag_zone: str,
+) -> Finding | None:
+    """``zone``: every run matches once read in the DAG's zone; ``dst``: they match only until the clocks change."""
+    all_fires = [from_epoch_ms(f) for f in fires]
+    in_dag_zone = _tally(segments, cron, dag_zone) if dag_zone != zone else None
+    if in_dag_zone is not None and not in_dag_zone.unmatched and not in_dag_zone.orphans:
+        return Finding(
+            "zone",
+            f"your DAG fires {_wall_times(all_fires, dag_zone)} {dag_zone} = {_wall_times(all_fires, zone)} {zone}; "
+            f"node {node_id} runs {_node_times(cron)} {zone}: set the DAG's start_date tz (or its timetable's "
+            f"timezone) to {zone}",
+        )
+    if dag_zone != zone and tally.matched and tally.unmatched:
+        first_bad = min(tally.unmatched)
+        good = [m for m in tally.matched if m < first_bad] or tally.matched
+        return Finding(
+            "dst",
+            f"your DAG fires {_wall_times(all_fires, dag_zone)} {dag_zone}, which is {_wall_times(good, zone)} {zone} "
+            f"only while {zone} keeps one UTC offset: once its clocks change (daylight saving) your runs "
+            f"fall at {_wall_times(tally.unmatched, zone)} {zone} (first: {_stamp(first_bad, zone)}) and name no "
+            f"instance of node {node_id}, which runs {_node_times(cron)} {zone} all year; "
+            f"{len(tally.unmatched)} of the {len(fires)} runs checked fail so: {_fix_schedule(cron, zone)}",
+        )
+    return None
+
+
+def _schedule_finding(fires: list[int], tally: _Tally, cron: QuartzCron, zone: str, dag: DagSchedule) -> Finding:
+    """``schedule``: runs that name no instance of the node, and instances no run triggers."""
+    details = []
+    if tally.unmatched:
+        first = min(tally.unmatched)
+        theirs = [i.at for i in instances_on(cron, first.astimezone(ZoneInfo(zone)).date(), zone)]
+        that_day = _wall_times(theirs, zone) if theirs else "none"
+        details.append(
+            f"{len(tally.unmatched)} of the {len(fires)} runs checked name no instance of the node (first: "
+            f"{_stamp(first, zone)}; the node's that day: {that_day}): they fail without retry"
+        )
+    if tally.orphans:
+        details.append(
+            f"{len(tally.orphans)} of the node's instances in that time get no trigger from the DAG (first: "
+            f"{_stamp(min(i.at for i in tally.orphans), zone)}): they wait in WaitTrigger and hold back their "
+            "downstream"
+        )
+    dag_zone = dag.zone or "UTC"
+    zones = f" ({zone})" if dag_zone == zone else f" in {zone}, the DAG's in {dag_zone}"
+    return Finding(
+        "schedule",
+        f"the node runs {cron.shown!r}{zones}, the DAG {_dag_text(dag)}: "
+        + "; ".join(details)
+        + f": {_fix_schedule(cron, zone)}",
+    )
+
+
+def _cycle_finding(
+    fires: list[int], tally: _Tally, node_id: int, cron: QuartzCron, zone: str, dag: DagSchedule
+) -> Finding:
+    """``cycle``: runs on the days a weekly / monthly node has SkipCycle dry runs."""
+    return Finding(
+        "cycle",
+        f"node {node_id} runs {cron.shown!r} ({cron.cycle or 'not every day'}, {zone}) and your DAG "
+        f"{_dag_text(dag)} also on the other days: on those DataWorks generates SkipCycle dry runs, so "
+        f"{len(tally.skip_cycle)} of the {len(fires)} runs checked (first: {_stamp(min(tally.skip_cycle), zone)}) "
+        f"release nothing (they succeed with a warning): {_fix_schedule(cron, zone)}",
+    )
+
+
+def _dst_dry_run_finding(moment: datetime, inst: NodeInstance, node_id: int, zone: str) -> Finding:
+    """``dst_dry_run``: a run on the day a once-a-day node's time is skipped (its instance delayed, a dry run)."""
+    wall = inst.at.astimezone(ZoneInfo(zone)) - timedelta(hours=1)
+    return Finding(
+        "dst_dry_run",
+        f"on {wall:%Y-%m-%d} {wall:%H:%M} does not exist in {zone} (daylight saving starts): DataWorks delays "
+        f"node {node_id}'s instance to {_stamp(inst.at, zone)} as a dry run, and your DAG's run at "
+        f"{_stamp(moment, zone)} releases nothing that day (the dry run releases the node's downstream by "
+        "itself): to run that day, schedule the node and the DAG outside the skipped hour",
+    )
+
+
 def compare(
     segments: Sequence[Sequence[int]], node_id: int, cron: QuartzCron, zone: str, dag: DagSchedule
 ) -> Comparison:
     """Compare the DAG's TriggerTimes (epoch ms; ``segments``: the next runs, then runs around daylight-saving
-    changes) with the instances of node ``node_id`` (``cron`` in scheduling ``zone``)."""
+    changes) with the instances of node ``node_id`` (``cron`` in scheduling ``zone``).
+
+    Runs that name no instance (or instances no run names) give one finding: ``zone``, ``dst`` or ``schedule``;
+    otherwise ``cycle`` and ``dst_dry_run`` findings for the runs that land on dry runs.
+    """
     fires = sorted({f for s in segments for f in s})
     result = Comparison(fires=len(fires))
-    t = _tally(segments, cron, zone)
-    dag_zone = dag.zone or "UTC"
-    fix_schedule = (
-        f"set the DAG's schedule to {cron.shown!r} in {zone} (its start_date's tz, or the timetable's timezone)"
-    )
-    if t.unmatched or t.orphans:
-        all_fires = [from_epoch_ms(f) for f in fires]
-        in_dag_zone = _tally(segments, cron, dag_zone) if dag_zone != zone else None
-        if in_dag_zone is not None and not in_dag_zone.unmatched and not in_dag_zone.orphans:
-            result.findings.append(
-                Finding(
-                    "zone",
-                    f"your DAG fires {_walls(all_fires, dag_zone)} {dag_zone} = {_walls(all_fires, zone)} {zone}; "
-                    f"node {node_id} runs {_node_times(cron)} {zone}: set the DAG's start_date tz (or its timetable's "
-                    f"timezone) to {zone}",
-                )
-            )
-        elif dag_zone != zone and t.matched and t.unmatched:
-            first_bad = min(t.unmatched)
-            good = [m for m in t.matched if m < first_bad] or t.matched
-            result.findings.append(
-                Finding(
-                    "dst",
-                    f"your DAG fires {_walls(all_fires, dag_zone)} {dag_zone}, which is {_walls(good, zone)} {zone} "
-                    f"only while {zone} keeps one UTC offset: once its clocks change (daylight saving) your runs "
-                    f"fall at {_walls(t.unmatched, zone)} {zone} (first: {_stamp(first_bad, zone)}) and name no "
-                    f"instance of node {node_id}, which runs {_node_times(cron)} {zone} all year; "
-                    f"{len(t.unmatched)} of the {len(fires)} runs checked fail so: {fix_schedule}",
-                )
-            )
-        else:
-            details = []
-            if t.unmatched:
-                first = min(t.unmatched)
-                theirs = [i.at for i in instances_on(cron, first.astimezone(ZoneInfo(zone)).date(), zone)]
-                that_day = _walls(theirs, zone) if theirs else "none"
-                details.append(
-                    f"{len(t.unmatched)} of the {len(fires)} runs checked name no instance of the node (first: "
-                    f"{_stamp(first, zone)}; the node's that day: {that_day}): they fail without retry"
-                )
-            if t.orphans:
-                details.append(
-                    f"{len(t.orphans)} of the node's instances in that time get no trigger from the DAG (first: "
-                    f"{_stamp(min(i.at for i in t.orphans), zone)}): they wait in WaitTrigger and hold back their "
-                    "downstream"
-                )
-            zones = f" ({zone})" if dag_zone == zone else f" in {zone}, the DAG's in {dag_zone}"
-            result.findings.append(
-                Finding(
-                    "schedule",
-                    f"the node runs {cron.shown!r}{zones}, the DAG {_dag_text(dag)}: "
-                    + "; ".join(details)
-                    + f": {fix_schedule}",
-                )
-            )
+    tally = _tally(segments, cron, zone)
+    if tally.unmatched or tally.orphans:
+        zone_finding = _zone_finding(segments, fires, tally, node_id, cron, zone, dag.zone or "UTC")
+        result.findings.append(zone_finding or _schedule_finding(fires, tally, cron, zone, dag))
         return result
-    if t.skip_cycle:
-        result.findings.append(
-            Finding(
-                "cycle",
-                f"node {node_id} runs {cron.shown!r} ({cron.cycle or 'not every day'}, {zone}) and your DAG "
-                f"{_dag_text(dag)} also on the other days: on those DataWorks generates SkipCycle dry runs, so "
-                f"{len(t.skip_cycle)} of the {len(fires)} runs checked (first: {_stamp(min(t.skip_cycle), zone)}) "
-                f"release nothing (they succeed with a warning): {fix_schedule}",
-            )
-        )
-    for moment, inst in t.dst_dry:
-        wall = inst.at.astimezone(ZoneInfo(zone)) - timedelta(hours=1)
-        result.findings.append(
-            Finding(
-                "dst_dry_run",
-                f"on {wall:%Y-%m-%d} {wall:%H:%M} does not exist in {zone} (daylight saving starts): DataWorks delays "
-                f"node {node_id}'s instance to {_stamp(inst.at, zone)} as a dry run, and your DAG's run at "
-                f"{_stamp(moment, zone)} releases nothing that day (the dry run releases the node's downstream by "
-                "itself): to run that day, schedule the node and the DAG outside the skipped hour",
-            )
-        )
+    if tally.skip_cycle:
+        result.findings.append(_cycle_finding(fires, tally, node_id, cron, zone, dag))
+    result.findings += [_dst_dry_run_finding(moment, inst, node_id, zone) for moment, inst in tally.dst_dry]
     return result
 
 

@@ -9,7 +9,7 @@ released, every target waits on it first, so the trigger instance is read until 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from airflow_provider_dataworks.domain.api_records import (
@@ -20,14 +20,15 @@ from airflow_provider_dataworks.domain.api_records import (
 )
 from airflow_provider_dataworks.domain.hook_calls import HookCall, Steps
 from airflow_provider_dataworks.domain.timing import format_in_zone
+from airflow_provider_dataworks.domain.wait_state import WaitState
 from airflow_provider_dataworks.exceptions import DataWorksApiError, InstanceFailedError, InstanceNotReleasableError
 
 #: DataWorks keeps a trigger sent before upstream finished for 24 hours, then drops it.
 TRIGGER_RETENTION_MS = 24 * 3600 * 1000
 
 
-class WaitState(str, Enum):
-    """What one poll found; a finished state's value is also the trigger event's status."""
+class Outcome(str, Enum):
+    """What one poll found; a finished outcome's value is also the trigger event's status."""
 
     DONE = "success"
     FAILED = "failure"
@@ -37,7 +38,7 @@ class WaitState(str, Enum):
 
 @dataclass(frozen=True)
 class Verdict:
-    state: WaitState
+    state: Outcome
     message: str
     statuses: dict[str, str] = field(default_factory=dict)  # "<kind> <id> (<name>)" -> status
     #: the failed instances of a downstream or workflow target (what a repair may rerun)
@@ -49,7 +50,7 @@ class Verdict:
 
     @property
     def finished(self) -> bool:
-        return self.state != WaitState.WAITING
+        return self.state != Outcome.WAITING
 
 
 def _label(inst: TaskInstance) -> str:
@@ -122,21 +123,21 @@ def judge_trigger_instance(inst: TaskInstance, trigger_sent_at_ms: int | None, r
     if inst.status == TaskInstanceStatus.SUCCESS:
         recurrence = inst.trigger_recurrence
         note = f" (a dry run, {recurrence.meaning}: DataWorks released it without running)" if inst.is_dry_run else ""
-        return Verdict(WaitState.DONE, f"{_label(inst)} succeeded{note}.", statuses)
+        return Verdict(Outcome.DONE, f"{_label(inst)} succeeded{note}.", statuses)
     if inst.status == TaskInstanceStatus.FAILURE:
-        return Verdict(WaitState.FAILED, f"{_label(inst)} ended in {inst.status.value}.", statuses)
+        return Verdict(Outcome.FAILED, f"{_label(inst)} ended in {inst.status.value}.", statuses)
     if trigger_lost(inst, trigger_sent_at_ms) and not resent:
         return Verdict(
-            WaitState.RETRIGGER, f"{_label(inst)} still waits for a trigger: ours was dropped after 24 h.", statuses
+            Outcome.RETRIGGER, f"{_label(inst)} still waits for a trigger: ours was dropped after 24 h.", statuses
         )
-    return Verdict(WaitState.WAITING, f"{_label(inst)} is {inst.status.value}.", statuses)
+    return Verdict(Outcome.WAITING, f"{_label(inst)} is {inst.status.value}.", statuses)
 
 
 def judge_release(inst: TaskInstance, trigger_sent_at_ms: int | None, resent: bool) -> Verdict | None:
     """Before a downstream/workflow target: None once ``inst`` is released, else what to do now."""
     if inst.status == TaskInstanceStatus.FAILURE:
         return Verdict(
-            WaitState.FAILED,
+            Outcome.FAILED,
             f"{_label(inst)} ended in Failure before releasing its downstream.",
             {_label(inst): "Failure"},
         )
@@ -152,38 +153,45 @@ def judge_downstream(instances: list[TaskInstance]) -> Verdict:
     failed = [i for i in instances if i.status == TaskInstanceStatus.FAILURE]
     if failed:
         names = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed)
-        return Verdict(WaitState.FAILED, f"downstream failed: {names}.", statuses, tuple(failed))
+        return Verdict(Outcome.FAILED, f"downstream failed: {names}.", statuses, tuple(failed))
     if all(i.status == TaskInstanceStatus.SUCCESS for i in instances):
         what = f"all {len(instances)} downstream instances succeeded" if instances else "it has no downstream instances"
-        return Verdict(WaitState.DONE, what + ".", statuses)
+        return Verdict(Outcome.DONE, what + ".", statuses)
     pending = sum(1 for i in instances if i.status != TaskInstanceStatus.SUCCESS)
-    return Verdict(WaitState.WAITING, f"{pending} of {len(instances)} downstream instances not finished.", statuses)
+    return Verdict(Outcome.WAITING, f"{pending} of {len(instances)} downstream instances not finished.", statuses)
 
 
 def judge_workflow(wfi: WorkflowInstance, failed_members: list[TaskInstance] | None = None) -> Verdict:
     """The workflow instance as the target; ``failed_members`` names what failed, when known."""
     statuses = {f"workflow instance {wfi.id} ({wfi.name})": wfi.status.value}
     if wfi.status == TaskInstanceStatus.SUCCESS:
-        return Verdict(WaitState.DONE, f"workflow instance {wfi.id} ({wfi.name}) succeeded.", statuses)
+        return Verdict(Outcome.DONE, f"workflow instance {wfi.id} ({wfi.name}) succeeded.", statuses)
     if wfi.status == TaskInstanceStatus.FAILURE:
         culprits = ", ".join(f"{_label(i)} is {i.status.value}" for i in failed_members or [])
         detail = f": {culprits}" if culprits else ""
         message = f"workflow instance {wfi.id} ({wfi.name}) failed{detail}."
-        return Verdict(WaitState.FAILED, message, statuses, tuple(failed_members or ()))
-    return Verdict(WaitState.WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
+        return Verdict(Outcome.FAILED, message, statuses, tuple(failed_members or ()))
+    return Verdict(Outcome.WAITING, f"workflow instance {wfi.id} ({wfi.name}) is {wfi.status.value}.", statuses)
 
 
 #: How much longer the next poll waits while nothing changes, up to the wait's cap.
 BACKOFF_FACTOR = 1.5
+#: The cap's default, in poll intervals, when the user sets no ``max_poll_interval``.
+DEFAULT_CAP_FACTOR = 4
 #: Polls in a row that may fail on a passing cause (after the hook's own retries) before the wait gives up.
 MAX_FAILED_POLLS = 5
 
 
-def next_cycle(due: float, base: float) -> float:
-    """The first shared poll cycle at or after ``due`` (epoch seconds): cycles are the multiples of ``base``
-    seconds since the epoch, so every wait of one poll interval, in any trigger of a process, polls at the
-    same instants and its reads share one call (``triggers/shared_polling.py``)."""
-    return math.ceil(due / base - 1e-9) * base
+def poll_cap(poll_interval: float, max_poll_interval: float | None) -> float:
+    """Seconds the interval may grow to: ``max_poll_interval``, by default 4 * ``poll_interval``."""
+    return float(max_poll_interval) if max_poll_interval else DEFAULT_CAP_FACTOR * float(poll_interval)
+
+
+def next_cycle(due: float, poll_interval: float) -> float:
+    """The first shared poll cycle at or after ``due`` (epoch seconds): cycles are the multiples of
+    ``poll_interval`` seconds since the epoch, so every wait of one poll interval, in any trigger of a process,
+    polls at the same instants and its reads share one call (``triggers/shared_polling.py``)."""
+    return math.ceil(due / poll_interval - 1e-9) * poll_interval
 
 
 def raise_unless_tolerated(err: DataWorksApiError, failed_in_a_row: int) -> None:
@@ -192,33 +200,36 @@ def raise_unless_tolerated(err: DataWorksApiError, failed_in_a_row: int) -> None
         raise err
 
 
-def next_poll_interval(current: float, base: float, cap: float, changed: bool) -> float:
-    """Seconds to the next poll: ``base`` again when a status changed, else ``current`` * 1.5 up to ``cap``.
-
-    Never below ``base``: a wait never polls faster than asked.
-    """
+def next_poll_interval(current: float, poll_interval: float, cap: float, changed: bool) -> float:
+    """Seconds to the next poll: ``poll_interval`` again when a status changed, else ``current`` * 1.5 up to
+    ``cap``. Never below ``poll_interval``: a wait never polls faster than asked."""
     if changed:
-        return base
-    return max(base, min(cap, current * BACKOFF_FACTOR))
+        return poll_interval
+    return max(poll_interval, min(cap, current * BACKOFF_FACTOR))
 
 
 @dataclass
 class PollPacer:
     """Seconds until a wait's next poll, from the statuses each poll saw (see :func:`next_poll_interval`)."""
 
-    base: float
+    poll_interval: float
     cap: float
     interval: float = field(init=False)
     _last: dict[str, str] | None = field(default=None, init=False)
     failed_in_a_row: int = field(default=0, init=False)
 
+    @classmethod
+    def for_wait(cls, state: WaitState) -> PollPacer:
+        return cls(state.poll_interval, poll_cap(state.poll_interval, state.max_poll_interval))
+
     def __post_init__(self) -> None:
-        self.interval = self.base
+        self.interval = self.poll_interval
 
     def after(self, statuses: dict[str, str]) -> float:
         """Record a poll's statuses; the pause before the next poll."""
         if self._last is not None:
-            self.interval = next_poll_interval(self.interval, self.base, self.cap, statuses != self._last)
+            changed = statuses != self._last
+            self.interval = next_poll_interval(self.interval, self.poll_interval, self.cap, changed)
         self._last = statuses
         self.failed_in_a_row = 0
         return self.interval
@@ -231,7 +242,7 @@ class PollPacer:
         """
         self.failed_in_a_row += 1
         raise_unless_tolerated(err, self.failed_in_a_row)
-        self.interval = max(self.base, min(self.cap, self.interval * BACKOFF_FACTOR))
+        self.interval = next_poll_interval(self.interval, self.poll_interval, self.cap, changed=False)
         return self.interval
 
 
@@ -240,36 +251,36 @@ def describe_instance(inst: TaskInstance, zone: str) -> str:
     return f"{_label(inst)} scheduled at {when}, status {inst.status.value}, recurrence {inst.trigger_recurrence.value}"
 
 
-@dataclass
 class WaitPoller:
-    """One wait's state between polls; :meth:`poll` yields the hook calls it needs (sans I/O).
+    """Polls one wait, keeping its :class:`WaitState` up to date; :meth:`poll` yields the hook calls it needs.
 
-    Drive it with :func:`run_sync` (operator, sensor) or :func:`run_async` (trigger).
+    Sans I/O: drive it with :func:`run_sync` (operator, sensor) or :func:`run_async` (trigger).
     """
 
-    instance_id: int
-    wait_for: str
-    released: bool = False
-    trigger_sent_at_ms: int | None = None
-    resent: bool = False
-    workflow_instance_id: int | None = None
+    def __init__(self, state: WaitState) -> None:
+        self.state = state
+
+    def resent_trigger(self, sent_at_ms: int) -> None:
+        """Our trigger was sent once more (DataWorks dropped the first after 24 h)."""
+        self.state = replace(self.state, trigger_sent_at_ms=sent_at_ms, resent=True)
 
     def poll(self) -> Steps[Verdict]:
         """One poll: 1 API call (2 while the trigger instance is not yet released; +1 to name a failure)."""
-        if self.wait_for == "instance":
-            inst = yield HookCall("get_instance", (self.instance_id,))
-            return judge_trigger_instance(inst, self.trigger_sent_at_ms, self.resent)
-        if not self.released or (self.wait_for == "workflow" and self.workflow_instance_id is None):
-            inst = yield HookCall("get_instance", (self.instance_id,))
-            self.workflow_instance_id = self.workflow_instance_id or inst.workflow_instance_id
-            pending = judge_release(inst, self.trigger_sent_at_ms, self.resent)
+        s = self.state
+        if s.wait_for == "instance":
+            inst = yield HookCall("get_instance", (s.instance_id,))
+            return judge_trigger_instance(inst, s.trigger_sent_at_ms, s.resent)
+        if not s.released or (s.wait_for == "workflow" and s.workflow_instance_id is None):
+            inst = yield HookCall("get_instance", (s.instance_id,))
+            s = self.state = replace(s, workflow_instance_id=s.workflow_instance_id or inst.workflow_instance_id)
+            pending = judge_release(inst, s.trigger_sent_at_ms, s.resent)
             if pending is not None:
                 return pending
-            self.released = True
-        if self.wait_for == "downstream":
-            return judge_downstream((yield HookCall("list_downstream", (self.instance_id,))))
-        assert self.workflow_instance_id is not None
-        wfi = yield HookCall("get_workflow_instance", (self.workflow_instance_id,))
+            s = self.state = replace(s, released=True)
+        if s.wait_for == "downstream":
+            return judge_downstream((yield HookCall("list_downstream", (s.instance_id,))))
+        assert s.workflow_instance_id is not None
+        wfi = yield HookCall("get_workflow_instance", (s.workflow_instance_id,))
         failed = None
         if wfi.status == TaskInstanceStatus.FAILURE and wfi.project_id and wfi.bizdate_ms:
             members = yield HookCall(

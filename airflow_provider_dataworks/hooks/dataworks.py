@@ -3,11 +3,9 @@
 The SDK (``alibabacloud_*``, ``darabonba``, ``Tea``) is imported only when the first call is made,
 never when this module is imported, so DAG files stay cheap to parse.
 
-API calls (each one counts against the account's QPS in the region, reads and writes apart; Enterprise: 50 read and
-20 write a second, 1,000,000 free a month; a daily cap only where the connection sets ``daily_quota``):
-
 Every operation has a sync method for workers and an ``a``-prefixed async twin for triggers, both driving
-the one copy of the operation in ``domain/api_calls.py``:
+the one copy of the operation in ``domain/api_calls.py``. Each method's calls (what a run spends per path: see the
+README's API-call budget; the account's limits: ``domain/api_limits.py``):
 
 | method (and its ``a`` twin)  | OpenAPI operation                  | calls                        |
 |------------------------------|------------------------------------|------------------------------|
@@ -31,8 +29,8 @@ long as ``throttling_budget_s`` (default 300 s) from the first attempt, however 
 refusal also halving this process's rate for that kind of call (``hooks/ratelimit.py``); everything else
 (signature, authorization, invalid parameter, the daily quota) fails at once. The trigger call is retried on
 throttling only (``surely_not_applied``): after a 5xx or no answer it may have taken effect, so the operator reads
-the instance before it sends it again. RerunTaskInstances likewise
-(a second rerun would run the job again); a stop is retried as a read is (a repeated stop changes nothing).
+the instance before it sends it again. RerunTaskInstances likewise (a second rerun would run the job again); a
+stop is retried as a read is (a repeated stop changes nothing).
 """
 
 from __future__ import annotations
@@ -55,7 +53,7 @@ from tenacity import (
 )
 from typing_extensions import Unpack
 
-from airflow_provider_dataworks.domain import api_calls as operations
+from airflow_provider_dataworks.domain import api_calls
 from airflow_provider_dataworks.domain.api_calls import FindOptions
 from airflow_provider_dataworks.domain.api_limits import api_kind
 from airflow_provider_dataworks.domain.api_records import Project, Task, TaskInstance, WorkflowInstance
@@ -101,7 +99,7 @@ def _throttled(action: str, err: BaseException | None) -> bool:
     return err is not None and _is_sdk_error(err) and _to_api_error(action, err).surely_not_applied
 
 
-class _Stop:
+class _StopRetrying:
     """Stop retrying after ``retry_limit`` attempts that failed for a reason other than throttling (5xx, no
     answer), or once a throttled call has been retried for ``budget_s`` seconds since the first attempt."""
 
@@ -130,7 +128,7 @@ def _retry_after_s(err: BaseException | None) -> float | None:
     return retry_after_ms / 1000.0 if retry_after_ms else None
 
 
-class _Wait:
+class _RetryWait:
     """Exponential back-off with jitter, but never shorter than the server's ``x-acs-retry-after``."""
 
     def __init__(self) -> None:
@@ -307,9 +305,12 @@ class DataWorksHook(BaseHook):
                 log.warning(
                     "DataWorks %s attempt %d throttled (%s); retrying in %.1f s (for up to %.0f s in all, extra "
                     "'throttling_budget_s')",
-                    action, state.attempt_number, _to_api_error(action, err) if err else "no error",
-                    state.upcoming_sleep, settings.throttling_budget_s,
-                )  # fmt: skip
+                    action,
+                    state.attempt_number,
+                    _to_api_error(action, err) if err else "no error",
+                    state.upcoming_sleep,
+                    settings.throttling_budget_s,
+                )
                 return
             log.warning(
                 "DataWorks %s attempt %d failed (%s); retrying in %.1f s (at most %d failed attempts)",
@@ -321,8 +322,8 @@ class DataWorksHook(BaseHook):
             )
 
         return {
-            "stop": _Stop(action, settings.retry_limit, settings.throttling_budget_s),
-            "wait": _Wait(),
+            "stop": _StopRetrying(action, settings.retry_limit, settings.throttling_budget_s),
+            "wait": _RetryWait(),
             "retry": retry_if_exception(_retry_rule(action, retry_ambiguous)),
             "before_sleep": before_sleep,
             "reraise": True,
@@ -397,87 +398,87 @@ class DataWorksHook(BaseHook):
 
     def trigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
         """TriggerSchedulerTaskInstance in ``env_type`` (default: the connection's); see the operation."""
-        run_sync(operations.trigger_instance(task_id, trigger_time_ms, env_type), self)
+        run_sync(api_calls.trigger_instance(task_id, trigger_time_ms, env_type), self)
 
     async def atrigger_instance(self, task_id: int, trigger_time_ms: int, env_type: str | None = None) -> None:
-        await run_async(operations.trigger_instance(task_id, trigger_time_ms, env_type), self)
+        await run_async(api_calls.trigger_instance(task_id, trigger_time_ms, env_type), self)
 
     def get_instance(self, instance_id: int) -> TaskInstance:
-        return run_sync(operations.get_instance(instance_id), self)
+        return run_sync(api_calls.get_instance(instance_id), self)
 
     async def aget_instance(self, instance_id: int) -> TaskInstance:
-        return await run_async(operations.get_instance(instance_id), self)
+        return await run_async(api_calls.get_instance(instance_id), self)
 
     def list_instances(
-        self, project_id: int, bizdate: int, **filters: Unpack[operations.InstanceFilters]
+        self, project_id: int, bizdate: int, **filters: Unpack[api_calls.InstanceFilters]
     ) -> list[TaskInstance]:
         """ListTaskInstances of one business date (epoch ms), every page, narrowed by the filters given."""
-        return run_sync(operations.list_instances(project_id, bizdate, **filters), self)
+        return run_sync(api_calls.list_instances(project_id, bizdate, **filters), self)
 
     async def alist_instances(
-        self, project_id: int, bizdate: int, **filters: Unpack[operations.InstanceFilters]
+        self, project_id: int, bizdate: int, **filters: Unpack[api_calls.InstanceFilters]
     ) -> list[TaskInstance]:
-        return await run_async(operations.list_instances(project_id, bizdate, **filters), self)
+        return await run_async(api_calls.list_instances(project_id, bizdate, **filters), self)
 
     def find_instance(
         self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, **options: Unpack[FindOptions]
     ) -> TaskInstance:
         """The scheduled instance of (task, TriggerTime in ``zone``): one ListTaskInstances call; see the operation."""
-        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, **options)
+        steps = api_calls.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, **options)
         return run_sync(steps, self)
 
     async def afind_instance(
         self, task_id: int, trigger_time_ms: int, *, project_id: int, zone: str, **options: Unpack[FindOptions]
     ) -> TaskInstance:
-        steps = operations.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, **options)
+        steps = api_calls.find_instance(task_id, trigger_time_ms, project_id=project_id, zone=zone, **options)
         return await run_async(steps, self)
 
     def list_downstream(self, instance_id: int) -> list[TaskInstance]:
-        return run_sync(operations.list_downstream(instance_id), self)
+        return run_sync(api_calls.list_downstream(instance_id), self)
 
     async def alist_downstream(self, instance_id: int) -> list[TaskInstance]:
-        return await run_async(operations.list_downstream(instance_id), self)
+        return await run_async(api_calls.list_downstream(instance_id), self)
 
     def get_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
-        return run_sync(operations.get_workflow_instance(workflow_instance_id), self)
+        return run_sync(api_calls.get_workflow_instance(workflow_instance_id), self)
 
     async def aget_workflow_instance(self, workflow_instance_id: int) -> WorkflowInstance:
-        return await run_async(operations.get_workflow_instance(workflow_instance_id), self)
+        return await run_async(api_calls.get_workflow_instance(workflow_instance_id), self)
 
     def get_task(self, task_id: int) -> Task:
-        return run_sync(operations.get_task(task_id), self)
+        return run_sync(api_calls.get_task(task_id), self)
 
     async def aget_task(self, task_id: int) -> Task:
-        return await run_async(operations.get_task(task_id), self)
+        return await run_async(api_calls.get_task(task_id), self)
 
     def get_project(self, project_id: int) -> Project:
-        return run_sync(operations.get_project(project_id), self)
+        return run_sync(api_calls.get_project(project_id), self)
 
     async def aget_project(self, project_id: int) -> Project:
-        return await run_async(operations.get_project(project_id), self)
+        return await run_async(api_calls.get_project(project_id), self)
 
-    def stop_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+    def stop_instances(self, ids: list[int], comment: str) -> api_calls.BatchOutcome:
         """StopTaskInstances: the unfinished ones end in Failure; see the operation."""
-        return run_sync(operations.stop_instances(ids, comment), self)
+        return run_sync(api_calls.stop_instances(ids, comment), self)
 
-    async def astop_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
-        return await run_async(operations.stop_instances(ids, comment), self)
+    async def astop_instances(self, ids: list[int], comment: str) -> api_calls.BatchOutcome:
+        return await run_async(api_calls.stop_instances(ids, comment), self)
 
-    def stop_workflow_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
+    def stop_workflow_instances(self, ids: list[int], comment: str) -> api_calls.BatchOutcome:
         """StopWorkflowInstances: every unfinished instance of each workflow instance is stopped."""
-        return run_sync(operations.stop_workflow_instances(ids, comment), self)
+        return run_sync(api_calls.stop_workflow_instances(ids, comment), self)
 
-    async def astop_workflow_instances(self, ids: list[int], comment: str) -> operations.BatchOutcome:
-        return await run_async(operations.stop_workflow_instances(ids, comment), self)
+    async def astop_workflow_instances(self, ids: list[int], comment: str) -> api_calls.BatchOutcome:
+        return await run_async(api_calls.stop_workflow_instances(ids, comment), self)
 
-    def rerun_instances(self, ids: list[int], comment: str, use_latest_config: bool = False) -> operations.BatchOutcome:
+    def rerun_instances(self, ids: list[int], comment: str, use_latest_config: bool = False) -> api_calls.BatchOutcome:
         """RerunTaskInstances, retried on throttling only (a rerun must not be repeated blindly)."""
-        return run_sync(operations.rerun_instances(ids, comment, use_latest_config), self)
+        return run_sync(api_calls.rerun_instances(ids, comment, use_latest_config), self)
 
     async def arerun_instances(
         self, ids: list[int], comment: str, use_latest_config: bool = False
-    ) -> operations.BatchOutcome:
-        return await run_async(operations.rerun_instances(ids, comment, use_latest_config), self)
+    ) -> api_calls.BatchOutcome:
+        return await run_async(api_calls.rerun_instances(ids, comment, use_latest_config), self)
 
     def test_connection(self) -> tuple[bool, str]:
         """GetProject when a project id is set, else ListProjects with one row (one API call)."""

@@ -1,7 +1,7 @@
 """A task that met DataWorks' daily quota defers itself to the quota's reset instead of failing.
 
 The call DataWorks refused with ``Throttling.Api.Risk`` did not take effect, so the task, resumed after the reset
-(+ ``quota.RESUME_MARGIN_S``), goes on from where it is with the same exactly-once steps: find the instance, read
+(+ ``api_limits.RESUME_MARGIN_S``), goes on from where it is with the same exactly-once steps: find the instance, read
 its state, trigger only while it still waits. It waits with ``DataWorksQuotaResetTrigger`` (``triggers/quota_reset.py``,
 2.11 and 3.x), which hands the try's state back in its event: the worker slot is free meanwhile, a deferral spends
 no try and no API call.
@@ -13,11 +13,11 @@ it fails the task at once, saying when the quota resets.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_dataworks.exceptions import DataWorksError
+from airflow_provider_dataworks.triggers.quota_reset import refused_in_quota_day_of, whose_quota
 
 if TYPE_CHECKING:
     from airflow_provider_dataworks.exceptions import DataWorksApiError
@@ -25,20 +25,6 @@ if TYPE_CHECKING:
 
 #: Quota deferrals a try may make before it fails.
 MAX_QUOTA_DEFERRALS = 3
-
-
-def whose_quota(settings: ConnectionSettings) -> str:
-    """``the daily quota of the account of connection 'x' in region cn-hangzhou`` (no key, no secret)."""
-    where = f"region {settings.region_id}" if settings.region_id else f"endpoint {settings.endpoint}"
-    return f"the daily quota of the account of connection {settings.conn_id!r} in {where}"
-
-
-def refused_in_quota_day_of(err: DataWorksApiError) -> datetime:
-    """The instant whose quota day DataWorks refused ``err`` in: when the refused call was sent (before DataWorks
-    counted it), not when the error reached us. A call answered just before the reset and handled just after
-    it must wait for this reset, not the next one a day later. Now, if the error does not say."""
-    sent_at = err.sent_at if err.sent_at is not None else time.time()
-    return datetime.fromtimestamp(sent_at, timezone.utc)
 
 
 def defer_until_reset(
@@ -72,10 +58,10 @@ def defer_until_reset(
             f"{quota} is used up ({err.code}) and resets {when}, after this try's execution_timeout ({ends}): not "
             "waiting. Raise execution_timeout past the reset, or run the task after it."
         ) from err
+    said = f"{quota[0].upper()}{quota[1:]} used up ({err.code}, on {err.action}; the call did not take effect)"
     task.log.warning(
-        "%s used up (%s, on %s; the call did not take effect); resuming at %s (quota wait %d of at most %d).",
-        quota[0].upper() + quota[1:], err.code, err.action, when, deferrals + 1, MAX_QUOTA_DEFERRALS,
-    )  # fmt: skip
+        "%s; resuming at %s (quota wait %d of at most %d).", said, when, deferrals + 1, MAX_QUOTA_DEFERRALS
+    )
     task.defer(
         trigger=DataWorksQuotaResetTrigger(resume.timestamp(), {**state, "quota_deferrals": deferrals + 1}),
         method_name=method_name,

@@ -1,19 +1,6 @@
 """DataWorksTriggerOperator: release the DataWorks HTTP-trigger-node instance of a DAG run, exactly once.
 
-API calls (project id known; see the README's budget table):
-
-- trigger only: ListTaskInstances + TriggerSchedulerTaskInstance = **2** (+1 GetTask without a project id);
-- waiting adds one call per poll: every ``poll_interval`` while statuses change, backing off 1.5 times per
-  unchanged poll up to ``max_poll_interval`` (never faster than ``poll_interval``); deferred waits of one
-  triggerer share their instance reads (see ``triggers/shared_polling.py``);
-- a retry after a crash on Airflow 3.3+ re-attaches from the task state store: 1 GetTaskInstance (or the
-  target's read) instead of a second trigger;
-- ``rerun_failed``: a try that did not send the trigger itself polls once when it starts (1-3 calls, as a poll),
-  and when the target is in Failure, reruns its failed instances: +1 RerunTaskInstances;
-- ``cancel_on_kill``: stopping what was released costs 1-3 calls (``domain/run_control.py``);
-- the daily quota used up (``Throttling.Api.Risk``): the refused call did not take effect and costs nothing; the
-  task defers to the quota's reset (``mixins/quota_deferral.py``) and goes on from where it was, finding the
-  instance again (1 ListTaskInstances; on 3.3+ a re-attach read).
+Its API calls, path by path, are in the README's budget table (2 to trigger; a wait adds one per poll).
 """
 
 from __future__ import annotations
@@ -22,7 +9,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_dataworks.domain.arguments import (
@@ -34,7 +20,6 @@ from airflow_provider_dataworks.domain.arguments import (
     check_timezone,
     check_trigger_time,
     check_wait_for,
-    default_max_poll_interval,
 )
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
@@ -48,22 +33,31 @@ from airflow_provider_dataworks.exceptions import (
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
+from airflow_provider_dataworks.mixins.wait import DataWorksWaitMixin
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
 
 # Parsing a DAG file needs only the argument checks above; what a run needs (the hook and the SDK behind it,
 # the records, the wait, the trigger) is imported where it is first used (tests/test_parse_imports.py).
 if TYPE_CHECKING:
     from airflow_provider_dataworks.domain.api_records import TaskInstance
-    from airflow_provider_dataworks.domain.run_records import ReleaseRecord, RunTarget
-    from airflow_provider_dataworks.domain.waiting import Verdict, WaitPoller
-    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+    from airflow_provider_dataworks.domain.run_target import RunTarget
+    from airflow_provider_dataworks.domain.wait_state import WaitState
+    from airflow_provider_dataworks.domain.waiting import Verdict
+    from airflow_provider_dataworks.triggers.events import WaitEvent
 
 #: The ids pushed to XCom, one key each (and the console address under ``CONSOLE_URL_XCOM_KEY``).
-XCOM_KEYS = ("instance_id", "trigger_time_ms", "scheduled_time", "dataworks_task_id", "env_type", "project_id",
-             "workflow_instance_id")  # fmt: skip
+XCOM_KEYS = (
+    "instance_id",
+    "trigger_time_ms",
+    "scheduled_time",
+    "dataworks_task_id",
+    "env_type",
+    "project_id",
+    "workflow_instance_id",
+)
 
 
-class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
+class DataWorksTriggerOperator(DataWorksWaitMixin, ResumableJobMixin, BaseOperator):
     """Trigger the HTTP-trigger-node instance that belongs to this DAG run; optionally wait for what it released.
 
     :param dataworks_task_id: the HTTP trigger node's Task ID (templated).
@@ -135,16 +129,14 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self.project_id = check_id(project_id, "project_id", required=False)
         self.timezone = check_timezone(timezone)
         self.trigger_time = check_trigger_time(trigger_time, self.timezone)
-        if not dataworks_conn_id:
-            raise DataWorksConfigError("dataworks_conn_id is empty; name a 'dataworks' connection.")
-        self.dataworks_conn_id = dataworks_conn_id
+        self.dataworks_conn_id = check_conn_id(dataworks_conn_id)
         self.wait_for_completion = bool(wait_for_completion)
         self.wait_for = check_wait_for(wait_for)
         self.deferrable = bool(deferrable)
         self.poll_interval = check_seconds(poll_interval, "poll_interval", minimum=1.0) or 60.0
         self.max_poll_interval = check_seconds(
             max_poll_interval, "max_poll_interval", minimum=self.poll_interval, allow_none=True
-        ) or default_max_poll_interval(self.poll_interval)
+        )
         self.timeout = check_seconds(timeout, "timeout", minimum=1.0, allow_none=True)
         self.cancel_on_kill = bool(cancel_on_kill)
         self.rerun_failed = bool(rerun_failed)
@@ -159,13 +151,7 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         self._try_started: float | None = None  # epoch seconds this try's execute began
         self._sent_this_try = False  # this try sent the trigger (nothing can have failed before it)
         self._verdict_at_start: Verdict | None = None  # the poll a re-attaching try made (ResumableJobMixin)
-        self._waiting_on: ReleaseRecord | None = None  # the record of the sync wait in progress, for on_kill
-
-    @cached_property
-    def hook(self) -> DataWorksHook:
-        from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
-
-        return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
+        self._waiting_on: WaitState | None = None  # the sync wait in progress, for on_kill
 
     # ---------------------------------------------------------------------------------------- run
     def execute(self, context: Any) -> int:
@@ -173,41 +159,28 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         if self.rerun_use_latest_config:
             with fail_without_retry_on_config_error():
                 check_sdk_has_use_latest_config()
-        return self._execute_within_quota(context, 0)
+        return self._within_quota(lambda: self._run_try(context), 0)
 
-    def _execute_within_quota(self, context: Any, quota_deferrals: int) -> int:
-        """Run the try; when DataWorks says the daily quota is used up, defer until it resets."""
+    def _run_try(self, context: Any) -> int:
         with fail_without_retry_on_config_error():
-            try:
-                return self.execute_resumable(context)
-            except DataWorksApiError as err:
-                if not err.daily_quota:
-                    raise
-                self._defer_until_quota_reset(err, quota_deferrals)
+            return self.execute_resumable(context)
 
-    def _defer_until_quota_reset(self, err: DataWorksApiError, quota_deferrals: int) -> NoReturn:
-        from airflow_provider_dataworks.mixins.quota_deferral import defer_until_reset
-
+    def _quota_deadline(self) -> float | None:
+        """A quota deferral never outlasts the try's ``execution_timeout`` (from the try's start)."""
         started = self._try_started or time.time()
-        deadline = started + self.execution_timeout.total_seconds() if self.execution_timeout else None
-        defer_until_reset(
-            self, err, self.hook.settings, method_name="execute_after_quota_reset", deferrals=quota_deferrals,
-            deadline=deadline, state={"try_started": started, "sent_this_try": self._sent_this_try},
-        )  # fmt: skip
+        return started + self.execution_timeout.total_seconds() if self.execution_timeout else None
 
-    def execute_after_quota_reset(self, context: Any, event: Any = None) -> int:
-        """Resume after a quota deferral: the try goes on from the start (find the instance, read its state,
-        trigger only while it still waits), as the call that met the quota did not take effect."""
-        from airflow_provider_dataworks.mixins.quota_deferral import resumed_state
+    def _quota_state(self) -> dict[str, Any]:
+        return {"try_started": self._try_started or time.time(), "sent_this_try": self._sent_this_try}
 
-        state = resumed_state(event)
+    def _resume_after_quota_reset(self, context: Any, state: dict[str, Any]) -> int:
+        """The try goes on from the start: find the instance, read its state, trigger only while it still waits."""
         self._try_started, self._sent_this_try = float(state["try_started"]), bool(state["sent_this_try"])
-        self.log.info("The daily quota has reset: going on (the instance is read again before anything is sent).")
-        return self._execute_within_quota(context, int(state["quota_deferrals"]))
+        return self._within_quota(lambda: self._run_try(context), int(state["quota_deferrals"]))
 
     def target_of(self, context: Any) -> RunTarget:
         """The instance the run of ``context`` names (may cost 1 GetTask); the backfill plan uses it too."""
-        from airflow_provider_dataworks.domain.run_records import RunTarget
+        from airflow_provider_dataworks.domain.run_target import RunTarget
         from airflow_provider_dataworks.domain.timing import resolve_trigger_time
 
         settings = self.hook.settings
@@ -231,24 +204,29 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
     def submit_job(self, context: Any) -> dict[str, Any]:
         """Find this run's scheduled instance and trigger it unless it is past its trigger (ResumableJobMixin step).
 
-        Returns the :class:`ReleaseRecord` as the task state store keeps it. Nothing is released before the
-        trigger call, so an error DataWorks answers for good fails the task without retries.
+        Returns the wait's :class:`WaitState` as the task state store keeps it (JSON). Nothing is released before
+        the trigger call, so an error DataWorks answers for good fails the task without retries.
         """
         with fail_without_retry_on_refusal():
-            return self._find_and_release(context)
+            return self._find_and_release(context).to_json()
 
-    def _find_and_release(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_dataworks.domain.run_records import ReleaseRecord
+    def _find_and_release(self, context: Any) -> WaitState:
         from airflow_provider_dataworks.domain.timing import dag_zone, format_in_zone
+        from airflow_provider_dataworks.domain.wait_state import WaitState
         from airflow_provider_dataworks.domain.waiting import describe_instance
 
         t = self.target_of(context)
         if t.source == "logical_date":
             self._warn_unless_a_fire_time(context, t.trigger_time_ms, t.zone)
+        when = format_in_zone(t.trigger_time_ms, t.zone)
         self.log.info(
             "DataWorks task %s, TriggerTime %s = %s (%s, from %s)",
-            t.task_id, t.trigger_time_ms, format_in_zone(t.trigger_time_ms, t.zone), t.zone, t.source,
-        )  # fmt: skip
+            t.task_id,
+            t.trigger_time_ms,
+            when,
+            t.zone,
+            t.source,
+        )
         inst = self.hook.find_instance(
             t.task_id,
             t.trigger_time_ms,
@@ -260,31 +238,40 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         )
         self.log.info("Found %s", describe_instance(inst, t.zone))
         if inst.trigger_time_ms is not None and inst.trigger_time_ms != t.trigger_time_ms:
-            self.log.info("%s falls in the first pass of a repeated hour; DataWorks keeps only the second.",
-                          format_in_zone(t.trigger_time_ms, t.zone))  # fmt: skip
+            self.log.info("%s falls in the first pass of a repeated hour; DataWorks keeps only the second.", when)
             t = replace(t, trigger_time_ms=inst.trigger_time_ms)
         sent_at_ms, released = self._act_on(inst, t)
-        return ReleaseRecord(
+        state = WaitState(
             instance_id=inst.id,
             dataworks_task_id=t.task_id,
             trigger_time_ms=t.trigger_time_ms,
-            env_type=t.env_type,
-            project_id=t.project_id,
             zone=t.zone,
             scheduled_time=format_in_zone(t.trigger_time_ms, t.zone),
-            workflow_instance_id=inst.workflow_instance_id,
+            env_type=t.env_type,
+            project_id=t.project_id,
             console_url=console_url(t.region_id, t.project_id, inst.id, t.env_type),
+            workflow_instance_id=inst.workflow_instance_id,
             trigger_sent_at_ms=sent_at_ms,
             released=released,
-        ).to_xcom()
+        )
+        return self._as_configured(state.with_bizdate())
+
+    def _as_configured(self, state: WaitState) -> WaitState:
+        """``state`` with this task's wait settings (a retry may run a changed DAG file)."""
+        return replace(
+            state,
+            wait_for=self.wait_for,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+        )
 
     def _warn_unless_a_fire_time(self, context: Any, trigger_time_ms: int, zone: str) -> None:
         """A manual run names the instance at its logical date; warn when no scheduled run of the DAG would name it
         (the date is not a fire time of the DAG's schedule). No API call; skipped if the timetable cannot tell."""
         from datetime import timedelta as td
 
-        from airflow_provider_dataworks.cli.check import scheduler_timetable, trigger_times
         from airflow_provider_dataworks.domain.timing import format_in_zone, from_epoch_ms
+        from airflow_provider_dataworks.timetables.fire_times import scheduler_timetable, trigger_times
 
         dag = context.get("dag")
         moment = from_epoch_ms(trigger_time_ms)
@@ -331,8 +318,10 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             return sent_at_ms, True
         self.log.info(
             "Triggered instance %s while it is %s (upstream or scheduled time not reached): DataWorks keeps the "
-            "trigger 24 hours and releases the instance when it is ready.", inst.id, inst.status.value,
-        )  # fmt: skip
+            "trigger 24 hours and releases the instance when it is ready.",
+            inst.id,
+            inst.status.value,
+        )
         return sent_at_ms, False
 
     def _send_trigger(self, inst: TaskInstance, t: RunTarget) -> bool:
@@ -355,55 +344,48 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                     raise
                 again = self.hook.get_instance(inst.id)
                 if again.status not in (*TaskInstanceStatus.before_trigger(), TaskInstanceStatus.FAILURE):
-                    self.log.info("The trigger call failed (%s), but instance %s is already %s: it was released.",
-                                  err.code, inst.id, again.status.value)  # fmt: skip
+                    self.log.info(
+                        "The trigger call failed (%s), but instance %s is already %s: it was released.",
+                        err.code,
+                        inst.id,
+                        again.status.value,
+                    )
                     return True
                 if not err.transient or send == sends:
                     raise
-                self.log.warning("The trigger call failed (%s); instance %s is still %s: sending it again (%d/%d).",
-                                 err.code, inst.id, again.status.value, send + 1, sends)  # fmt: skip
+                self.log.warning(
+                    "The trigger call failed (%s); instance %s is still %s: sending it again (%d/%d).",
+                    err.code,
+                    inst.id,
+                    again.status.value,
+                    send + 1,
+                    sends,
+                )
         raise AssertionError("the loop returns or raises")
 
-    def _record_from(self, context: Any, event: Any) -> ReleaseRecord:
-        """The wait's record after a deferral: the XComs pushed before deferring, updated by the event."""
-        from airflow_provider_dataworks.domain.run_records import ReleaseRecord
-
-        ti = context["ti"]
-        pushed = {
-            key: ti.xcom_pull(task_ids=self.task_id, key=key)
-            for key in ("dataworks_task_id", "trigger_time_ms", "env_type", "workflow_instance_id")
-        }
-        state = {
-            key: value
-            for key in ("released", "workflow_instance_id", "trigger_sent_at_ms", "resent")
-            if (value := getattr(event, key)) is not None
-        }
-        return ReleaseRecord.from_xcom({**pushed, "instance_id": event.instance_id, **state})
-
-    def _push_xcoms(self, context: Any, record: ReleaseRecord) -> None:
+    def _push_xcoms(self, context: Any, state: WaitState) -> None:
         ti = context["ti"]
         for key in XCOM_KEYS:
-            ti.xcom_push(key=key, value=getattr(record, key))
-        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=record.console_url)
+            ti.xcom_push(key=key, value=getattr(state, key))
+        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=state.console_url)
 
     # ------------------------------------------------------------------ ResumableJobMixin: reconnect
-    @staticmethod
-    def _stored(external_id: Any) -> ReleaseRecord:
-        """The record :meth:`submit_job` returned, as the task state store gives it back."""
-        from airflow_provider_dataworks.domain.run_records import ReleaseRecord
+    def _stored(self, external_id: Any) -> WaitState:
+        """The wait :meth:`submit_job` began, as the task state store gives it back."""
+        from airflow_provider_dataworks.domain.wait_state import WaitState
 
-        return ReleaseRecord.from_xcom(external_id)
+        return self._as_configured(WaitState.from_json(external_id))
 
     def get_job_status(self, external_id: Any, context: Any) -> str:
         """Status of what this operator waits for (the instance when it does not wait)."""
         from airflow_provider_dataworks.domain.hook_calls import run_sync
-        from airflow_provider_dataworks.domain.waiting import WaitState
+        from airflow_provider_dataworks.domain.waiting import Outcome, WaitPoller
 
-        record = self._stored(external_id)
+        state = self._stored(external_id)
         if not self.wait_for_completion:
-            return self.hook.get_instance(record.instance_id).status.value
-        verdict = self._verdict_at_start = run_sync(self._poller(record).poll(), self.hook)
-        return {WaitState.DONE: "Success", WaitState.FAILED: "Failure"}.get(verdict.state, "Running")
+            return self.hook.get_instance(state.instance_id).status.value
+        verdict = self._verdict_at_start = run_sync(WaitPoller(state).poll(), self.hook)
+        return {Outcome.DONE: "Success", Outcome.FAILED: "Failure"}.get(verdict.state, "Running")
 
     def is_job_active(self, status: str) -> bool:
         """Still running; with ``rerun_failed`` a Failure too: the try re-attaches and repairs it."""
@@ -413,54 +395,58 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         return status == "Success"
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:
-        record = self._stored(external_id)
-        self._push_xcoms(context, record)
+        state = self._stored(external_id)
+        self._push_xcoms(context, state)
         if not self.wait_for_completion:
             return
-        deadline, deadline_by = self._deadline()
+        state = self._with_deadline(state)
         if self.rerun_failed and not self._sent_this_try:
-            record, done = self._repair(record)
+            state, done = self._repair(state)
             if done:
                 return
         if self.deferrable:
-            self._defer(record, deadline, deadline_by)
-        else:
-            self._waiting_on = record  # kept when the wait raises: Airflow calls on_kill after execution_timeout
-            self._wait_sync(record, deadline)
-            self._waiting_on = None
+            self._defer_wait(replace(state, cancel_on_kill=self.cancel_on_kill and state.released_by_run))
+        self._waiting_on = state  # kept when the wait raises: Airflow calls on_kill after execution_timeout
+        self._wait_sync(state)
+        self._waiting_on = None
 
     def get_job_result(self, external_id: Any, context: Any) -> int:
-        record = self._stored(external_id)
-        self._push_xcoms(context, record)
-        return record.instance_id
+        state = self._stored(external_id)
+        self._push_xcoms(context, state)
+        return state.instance_id
 
     # ----------------------------------------------------------------------------- repair and cancel
-    def _repair(self, record: ReleaseRecord) -> tuple[ReleaseRecord, bool]:
+    def _repair(self, state: WaitState) -> tuple[WaitState, bool]:
         """At the start of a try that did not trigger: when the target is in Failure, rerun only its failed
-        instances (1 RerunTaskInstances), once. Returns the record to wait with and whether the target is done."""
+        instances (1 RerunTaskInstances), once. Returns the state to wait with and whether the target is done."""
         from airflow_provider_dataworks.domain.hook_calls import run_sync
-        from airflow_provider_dataworks.domain.waiting import WaitState
+        from airflow_provider_dataworks.domain.waiting import Outcome, WaitPoller
 
-        poller = self._poller(record)
+        poller = WaitPoller(state)
         verdict = self._verdict_at_start or run_sync(poller.poll(), self.hook)
-        record = replace(record, released=poller.released or record.released,
-                         workflow_instance_id=poller.workflow_instance_id or record.workflow_instance_id)  # fmt: skip
-        if verdict.state == WaitState.DONE:
+        state = replace(
+            state,
+            released=poller.state.released or state.released,
+            workflow_instance_id=poller.state.workflow_instance_id or state.workflow_instance_id,
+        )
+        if verdict.state == Outcome.DONE:
             self.log.info("DataWorks %s wait done when the try began: %s", self.wait_for, verdict.message)
-            return record, True
-        if verdict.state != WaitState.FAILED:
-            return record, False
-        return self._rerun(verdict, record), False
+            return state, True
+        if verdict.state != Outcome.FAILED:
+            return state, False
+        return self._rerun(verdict, state), False
 
-    def _rerun(self, verdict: Verdict, record: ReleaseRecord) -> ReleaseRecord:
+    def _rerun(self, verdict: Verdict, state: WaitState) -> WaitState:
         """Rerun the failed instances of the target (1 RerunTaskInstances), unless their node's ``RerunMode`` would
-        have DataWorks refuse (then fail without retry, no call). The record marked ``repaired``."""
+        have DataWorks refuse (then fail without retry, no call). The state marked ``repaired``."""
         from airflow_provider_dataworks.domain.run_control import RERUN_COMMENT, rerun_refusals, rerunnable
 
-        failed = rerunnable(verdict, record.instance_id)
+        failed = rerunnable(verdict, state.instance_id)
         if not failed:
-            raise InstanceFailedError(f"{verdict.message} rerun_failed has nothing to rerun: the HTTP trigger node's "
-                                      "own instance failed; rerun it in DataWorks.")  # fmt: skip
+            raise InstanceFailedError(
+                f"{verdict.message} rerun_failed has nothing to rerun: the HTTP trigger node's own instance failed; "
+                "rerun it in DataWorks."
+            )
         ids = [inst.id for inst in failed]
         if refusals := rerun_refusals(failed):
             said = "; ".join(f"instance {i}: {why}" for i, why in refusals.items())
@@ -479,40 +465,45 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
         if outcome.refused:
             said = "; ".join(f"{i}: {why}" for i, why in outcome.refused.items())
             raise InstanceFailedError(f"DataWorks refused to rerun {said}. The next try reads the instances again.")
-        self.log.info("DataWorks reruns instances %s; waiting for the %s again.", ", ".join(map(str, ids)),
-                      self.wait_for)  # fmt: skip
-        return replace(record, repaired=True)
+        rerun = ", ".join(map(str, ids))
+        self.log.info("DataWorks reruns instances %s; waiting for the %s again.", rerun, self.wait_for)
+        return replace(state, repaired=True)
 
     def on_kill(self) -> None:
         """Airflow kills the task (marked failed or success, cleared, ``execution_timeout``) while it waits in this
         worker: with ``cancel_on_kill``, stop what this run released (deferred waits: the trigger's ``on_kill``)."""
         from airflow_provider_dataworks.domain.run_control import ON_KILL_TIMEOUT_S
 
-        record = self._waiting_on
-        if record is not None:
-            self._cancel(record, record.released_by_run, ON_KILL_TIMEOUT_S)
+        if self._waiting_on is not None:
+            self._cancel(self._waiting_on, ON_KILL_TIMEOUT_S)
 
-    def _cancel(self, record: ReleaseRecord, ours: bool, within_s: float) -> str:
-        """Stop what the wait targets when ``cancel_on_kill`` is set and this run released it (``ours``), within
-        ``within_s`` seconds; what to tell the user about it."""
+    def _cancel(self, state: WaitState, within_s: float) -> str:
+        """Stop what the wait targets when ``cancel_on_kill`` is set and this run released it, within ``within_s``
+        seconds; what to tell the user about it."""
         from airflow_provider_dataworks.domain.run_control import cancel_in_worker
 
         if not self.cancel_on_kill:
             return "DataWorks keeps running what was released: check it in the console."
-        if not ours:
-            self.log.warning("cancel_on_kill: instance %s was found already released (not by this run's trigger); "
-                             "stopping nothing.", record.instance_id)  # fmt: skip
+        if not state.released_by_run:
+            self.log.warning(
+                "cancel_on_kill: instance %s was found already released (not by this run's trigger); stopping nothing.",
+                state.instance_id,
+            )
             return "DataWorks keeps running what was released (not by this run): check it in the console."
         stopped = cancel_in_worker(
-            self.hook, self.log, within_s, instance_id=record.instance_id, wait_for=self.wait_for,
-            workflow_instance_id=record.workflow_instance_id,
-        )  # fmt: skip
+            self.hook,
+            self.log,
+            within_s,
+            instance_id=state.instance_id,
+            wait_for=self.wait_for,
+            workflow_instance_id=state.workflow_instance_id,
+        )
         if stopped is None:
             return "cancel_on_kill could not stop what was released: check it in the console."
         return f"cancel_on_kill: {stopped.describe()}"
 
     # ------------------------------------------------------------------------------------ waiting
-    def _deadline(self) -> tuple[float | None, str | None]:
+    def _with_deadline(self, state: WaitState) -> WaitState:
         """The wait's deadline (epoch seconds) and what sets it: ``timeout`` from now, or, deferred, the try's
         ``execution_timeout`` (in a worker Airflow's own alarm enforces that one, and ``on_kill`` follows)."""
         deadlines = []
@@ -522,30 +513,17 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
             started = self._try_started or time.time()
             deadlines.append((started + self.execution_timeout.total_seconds(), "execution_timeout"))
         if not deadlines:
-            return None, None
+            return replace(state, deadline=None, deadline_by=None)
         deadline, deadline_by = min(deadlines)
-        return deadline, deadline_by
+        return replace(state, deadline=deadline, deadline_by=deadline_by)
 
-    def _poller(self, record: ReleaseRecord) -> WaitPoller:
-        from airflow_provider_dataworks.domain.waiting import WaitPoller
-
-        return WaitPoller(
-            instance_id=record.instance_id,
-            wait_for=self.wait_for,
-            released=record.released,
-            trigger_sent_at_ms=record.trigger_sent_at_ms,
-            resent=record.resent,
-            workflow_instance_id=record.workflow_instance_id,
-        )
-
-    def _wait_sync(self, record: ReleaseRecord, deadline: float | None) -> None:
+    def _wait_sync(self, state: WaitState) -> None:
         from airflow_provider_dataworks.domain.hook_calls import run_sync
-        from airflow_provider_dataworks.domain.waiting import PollPacer, WaitState
+        from airflow_provider_dataworks.domain.waiting import Outcome, PollPacer, WaitPoller
 
-        poller = self._poller(record)
-        pacer, pause = PollPacer(self.poll_interval, self.max_poll_interval), self.poll_interval
+        poller, pacer, pause = WaitPoller(state), PollPacer.for_wait(state), state.poll_interval
         while True:
-            self._sleep_until_next_poll(pause, deadline, record)
+            self._sleep_until_next_poll(pause, poller.state)
             try:
                 verdict = run_sync(poller.poll(), self.hook)
             except DataWorksApiError as err:
@@ -553,97 +531,67 @@ class DataWorksTriggerOperator(ResumableJobMixin, BaseOperator):
                 self.log.warning("DataWorks poll failed (%s); polling again in %.0f s", err, pause)
                 continue
             pause = pacer.after(verdict.statuses)
-            if verdict.state == WaitState.DONE:
+            if verdict.state == Outcome.DONE:
                 self.log.info("DataWorks %s wait done: %s", self.wait_for, verdict.message)
                 return
-            if verdict.state == WaitState.FAILED:
+            if verdict.state == Outcome.FAILED:
                 raise InstanceFailedError(verdict.message)
-            if verdict.state == WaitState.RETRIGGER:
-                poller.trigger_sent_at_ms = self._retrigger(record)
-                poller.resent = True
+            if verdict.state == Outcome.RETRIGGER:
+                poller.resent_trigger(self._retrigger(poller.state))
             else:
                 self.log.info("DataWorks %s wait: %s", self.wait_for, verdict.message)
 
-    def _sleep_until_next_poll(self, pause: float, deadline: float | None, record: ReleaseRecord) -> None:
-        if deadline is not None:
-            remaining = deadline - time.time()
+    def _sleep_until_next_poll(self, pause: float, state: WaitState) -> None:
+        if state.deadline is not None:
+            remaining = state.deadline - time.time()
             if remaining <= 0:
-                raise self._timeout_error(record, "timeout", record.released_by_run)
+                raise self._timeout_error(state)
             pause = min(pause, remaining)
         time.sleep(pause)
 
-    def _timeout_error(self, record: ReleaseRecord, deadline_by: str | None, ours: bool) -> WaitTimeoutError:
+    def _timeout_error(self, state: WaitState) -> WaitTimeoutError:
         """The wait ran out of time (``deadline_by``: ``timeout`` or ``execution_timeout``); stops what this run
-        released (``ours``) with ``cancel_on_kill``."""
+        released with ``cancel_on_kill``."""
         from airflow_provider_dataworks.domain.run_control import CANCEL_TIMEOUT_S
 
-        if deadline_by == "execution_timeout" and self.execution_timeout is not None:
+        if state.deadline_by == "execution_timeout" and self.execution_timeout is not None:
             limit = f"execution_timeout ({self.execution_timeout.total_seconds():g} s) passed"
         else:
             limit = f"timeout ({self.timeout:g} s) passed" if self.timeout else "the deadline passed"
-        outcome = self._cancel(record, ours, CANCEL_TIMEOUT_S)
+        outcome = self._cancel(state, CANCEL_TIMEOUT_S)
         return WaitTimeoutError(
-            f"The {limit} while waiting for the {self.wait_for} of instance {record.instance_id}; giving up. {outcome}"
+            f"The {limit} while waiting for the {self.wait_for} of instance {state.instance_id}; giving up. {outcome}"
         )
 
-    def _retrigger(self, record: ReleaseRecord) -> int:
-        """Send the trigger once more: DataWorks dropped ours after its 24-hour retention."""
+    def _retrigger(self, state: WaitState) -> int:
+        """Send the trigger once more (DataWorks dropped ours after its 24-hour retention); when it was sent."""
         self.log.warning(
             "Instance %s still waits for a trigger more than 24 h after ours (DataWorks dropped it); "
             "sending it once more.",
-            record.instance_id,
+            state.instance_id,
         )
+        if state.dataworks_task_id is None or state.trigger_time_ms is None:
+            raise DataWorksError(f"instance {state.instance_id}: the wait does not know which trigger to resend")
         sent_at_ms = to_epoch_ms_now()
-        self.hook.trigger_instance(record.dataworks_task_id, record.trigger_time_ms, record.env_type)
+        self.hook.trigger_instance(state.dataworks_task_id, state.trigger_time_ms, state.env_type)
         return sent_at_ms
 
-    def _defer(self, record: ReleaseRecord, deadline: float | None, deadline_by: str | None) -> NoReturn:
-        """Hand the wait to the triggerer (raises ``TaskDeferred``); it resumes in :meth:`execute_complete`."""
-        from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+    # ------------------------------------------------------------- after the triggerer (DataWorksWaitMixin)
+    def _on_wait_timeout(self, wait: WaitEvent) -> WaitTimeoutError:
+        timed_out = self._timeout_error(wait.state)
+        if "quota" in wait.message:  # it slept through a used-up daily quota: say when that resets
+            return WaitTimeoutError(f"{timed_out} The trigger: {wait.message}")
+        return timed_out
 
-        trigger = DataWorksTaskInstanceTrigger.for_wait(
-            self._poller(record),
-            dataworks_conn_id=self.dataworks_conn_id,
-            poll_interval=self.poll_interval,
-            max_poll_interval=self.max_poll_interval,
-            deadline=deadline,
-            project_id=record.project_id,
-            bizdate_ms=record.bizdate_ms,
-            env_type=record.env_type,
-            cancel_on_kill=self.cancel_on_kill and record.released_by_run,
-            deadline_by=deadline_by,
-        )
-        self.defer(trigger=trigger, method_name="execute_complete")
+    def _on_wait_retrigger(self, state: WaitState) -> NoReturn:
+        """DataWorks dropped our trigger after 24 h: send it once more and wait again."""
+        self._defer_wait(replace(state, trigger_sent_at_ms=self._retrigger(state), resent=True))
 
-    def execute_complete(self, context: Any, event: Any = None) -> int:
-        """Resume after the trigger: validate its event; succeed, fail, time out, or re-trigger and defer again."""
-        try:
-            return self._complete(context, event)
-        except DataWorksApiError as err:
-            if not err.daily_quota:
-                raise
-            self._defer_until_quota_reset(err, 0)
 
-    def _complete(self, context: Any, event: Any) -> int:
-        from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
-
-        wait = validate_event(event)
-        record = self._record_from(context, wait)
-        if wait.status == TriggerEventStatus.SUCCESS:
-            self.log.info("DataWorks %s wait done: %s", self.wait_for, wait.message)
-            return record.instance_id
-        if wait.status == TriggerEventStatus.FAILURE:
-            raise InstanceFailedError(wait.message)
-        if wait.status == TriggerEventStatus.TIMEOUT:
-            timed_out = self._timeout_error(record, wait.deadline_by, wait.cancel_on_kill)
-            if "quota" in wait.message:  # it slept through a used-up daily quota: say when that resets
-                raise WaitTimeoutError(f"{timed_out} The trigger: {wait.message}")
-            raise timed_out
-        if wait.status == TriggerEventStatus.ERROR:
-            raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")
-        # RETRIGGER: DataWorks dropped our trigger after 24 h; send it once more and wait again.
-        record = replace(record, trigger_sent_at_ms=self._retrigger(record), resent=True)
-        self._defer(record, wait.deadline, wait.deadline_by)
+def check_conn_id(conn_id: str) -> str:
+    if not conn_id:
+        raise DataWorksConfigError("dataworks_conn_id is empty; name a 'dataworks' connection.")
+    return conn_id
 
 
 def check_sdk_has_use_latest_config() -> None:

@@ -1,10 +1,6 @@
 """DataWorksTaskInstanceSensor: wait for a DataWorks instance, its downstream or its workflow.
 
-API calls: one per poke (``poke_interval``, default 60 s), plus one ListTaskInstances to find the instance
-when it is named by ``dataworks_task_id`` + ``trigger_time`` rather than ``instance_id`` (and one GetTask
-when no project id is known). Deferrable, it pokes once, then waits in the triggerer: the interval backs
-off 1.5 times per unchanged poll up to ``max_poll_interval`` (default 4 * ``poke_interval``), and waits found by
-task and time share their instance reads with the triggerer's other waits.
+Its API calls are in the README's budget table. Deferrable, it pokes once, then waits in the triggerer.
 """
 
 from __future__ import annotations
@@ -12,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataworks.domain.arguments import (
@@ -28,7 +23,6 @@ from airflow_provider_dataworks.domain.arguments import (
 from airflow_provider_dataworks.exceptions import (
     DataWorksApiError,
     DataWorksConfigError,
-    DataWorksError,
     InstanceFailedError,
     WaitTimeoutError,
     fail_without_retry_on_config_error,
@@ -36,15 +30,16 @@ from airflow_provider_dataworks.exceptions import (
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
+from airflow_provider_dataworks.mixins.wait import DataWorksWaitMixin
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
 
 # Parsing a DAG file needs only the argument checks above; the hook, the wait and the trigger load on first use.
 if TYPE_CHECKING:
     from airflow_provider_dataworks.domain.waiting import WaitPoller
-    from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+    from airflow_provider_dataworks.triggers.events import WaitEvent
 
 
-class DataWorksTaskInstanceSensor(BaseSensorOperator):
+class DataWorksTaskInstanceSensor(DataWorksWaitMixin, BaseSensorOperator):
     """Wait until a DataWorks task instance (or its downstream, or its workflow) is terminal.
 
     Name the instance by ``instance_id`` (e.g. ``"{{ ti.xcom_pull('release') }}"``) or by
@@ -100,57 +95,64 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             max_poll_interval, "max_poll_interval", minimum=float(self.poke_interval), allow_none=True
         )
         self._poller: WaitPoller | None = None
-        self._bizdate_ms: int | None = None  # of the instance, when found by task and time
         self._failed_polls = 0  # in a row, on a passing cause
-        self._project_id: int | None = None
-        self._env_type: str | None = None
-
-    @cached_property
-    def hook(self) -> DataWorksHook:
-        from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
-
-        return DataWorksHook(dataworks_conn_id=self.dataworks_conn_id)
 
     def _make_poller(self, context: Any) -> WaitPoller:
-        from airflow_provider_dataworks.domain.timing import dag_zone, resolve_trigger_time
-        from airflow_provider_dataworks.domain.waiting import WaitPoller, check_releasable
+        """The wait on the instance named (found by task and time: 1 ListTaskInstances, +1 GetTask without a
+        workspace id); its console address goes to XCom."""
+        from airflow_provider_dataworks.domain.wait_state import WaitState
+        from airflow_provider_dataworks.domain.waiting import WaitPoller
 
         if self._poller is not None:
             return self._poller
         settings = self.hook.settings
         env_type = self.env_type or settings.env_type
         if self.instance_id not in (None, "") and not is_templated(self.instance_id):
-            instance_id = as_id(self.instance_id, "instance_id")
+            instance_id, bizdate_ms = as_id(self.instance_id, "instance_id"), None
             project_id = self.project_id or settings.project_id
         else:
-            zone = self.timezone or settings.timezone
-            task_id = as_id(self.dataworks_task_id, "dataworks_task_id")
-            trigger_time_ms, source = resolve_trigger_time(self.trigger_time, context, zone)
-            project_id = self.project_id or settings.project_id or self.hook.get_task(task_id).project_id
-            inst = self.hook.find_instance(
-                task_id,
-                trigger_time_ms,
-                project_id=as_id(project_id, "project_id"),
-                zone=zone,
-                env_type=env_type,
-                dag_zone=dag_zone(context),
-                time_source=source,
-            )
-            check_releasable(inst)
-            instance_id = inst.id
-            self._bizdate_ms = inst.bizdate_ms
+            instance_id, project_id, bizdate_ms = self._find_instance(context, env_type)
         pid = int(project_id) if project_id not in (None, "") else None
-        self._project_id = pid
-        self._env_type = env_type
-        context["ti"].xcom_push(
-            key=CONSOLE_URL_XCOM_KEY, value=console_url(settings.region_id, pid, instance_id, env_type)
+        url = console_url(settings.region_id, pid, instance_id, env_type)
+        context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url)
+        state = WaitState(
+            instance_id=instance_id,
+            wait_for=self.wait_for,
+            env_type=env_type,
+            project_id=pid,
+            bizdate_ms=bizdate_ms,
+            console_url=url,
+            poll_interval=float(self.poke_interval),
+            max_poll_interval=self.max_poll_interval,
         )
-        self._poller = WaitPoller(instance_id=instance_id, wait_for=self.wait_for)
+        self._poller = WaitPoller(state)
         return self._poller
+
+    def _find_instance(self, context: Any, env_type: str) -> tuple[int, Any, int | None]:
+        """(instance id, workspace id, business date in epoch ms) of the scheduled instance at the run's time."""
+        from airflow_provider_dataworks.domain.timing import dag_zone, resolve_trigger_time
+        from airflow_provider_dataworks.domain.waiting import check_releasable
+
+        settings = self.hook.settings
+        zone = self.timezone or settings.timezone
+        task_id = as_id(self.dataworks_task_id, "dataworks_task_id")
+        trigger_time_ms, source = resolve_trigger_time(self.trigger_time, context, zone)
+        project_id = self.project_id or settings.project_id or self.hook.get_task(task_id).project_id
+        inst = self.hook.find_instance(
+            task_id,
+            trigger_time_ms,
+            project_id=as_id(project_id, "project_id"),
+            zone=zone,
+            env_type=env_type,
+            dag_zone=dag_zone(context),
+            time_source=source,
+        )
+        check_releasable(inst)
+        return inst.id, project_id, inst.bizdate_ms
 
     def poke(self, context: Any) -> bool:
         from airflow_provider_dataworks.domain.hook_calls import run_sync
-        from airflow_provider_dataworks.domain.waiting import WaitState, raise_unless_tolerated
+        from airflow_provider_dataworks.domain.waiting import Outcome, raise_unless_tolerated
 
         with fail_without_retry_on_refusal():  # finding the instance: an answer for good holds for every retry
             poller = self._make_poller(context)
@@ -164,71 +166,33 @@ class DataWorksTaskInstanceSensor(BaseSensorOperator):
             self.log.warning("DataWorks poll failed (%s); poking again later", err)
             return False
         self._failed_polls = 0
-        if verdict.state == WaitState.FAILED:
+        if verdict.state == Outcome.FAILED:
             raise InstanceFailedError(verdict.message)
         self.log.info("DataWorks %s: %s", self.wait_for, verdict.message)
-        return verdict.state == WaitState.DONE
+        return verdict.state == Outcome.DONE
 
     def execute(self, context: Any) -> Any:
-        return self._execute_within_quota(context, 0)
+        return self._within_quota(lambda: self._execute(context), 0)
 
-    def _execute_within_quota(self, context: Any, quota_deferrals: int) -> Any:
-        """Poke (or defer); when DataWorks says the daily quota is used up, defer until it resets."""
-        from airflow_provider_dataworks.mixins.quota_deferral import defer_until_reset
-
-        try:
-            return self._execute(context)
-        except DataWorksApiError as err:
-            if not err.daily_quota:
-                raise
-            defer_until_reset(
-                self, err, self.hook.settings, method_name="execute_after_quota_reset", deferrals=quota_deferrals,
-                deadline=None, state={},
-            )  # fmt: skip
-
-    def execute_after_quota_reset(self, context: Any, event: Any = None) -> Any:
-        """Resume after a quota deferral: poke again from the start (``timeout`` counts from here)."""
-        from airflow_provider_dataworks.mixins.quota_deferral import resumed_state
-
-        deferrals = int(resumed_state(event)["quota_deferrals"])
-        self.log.info("The daily quota has reset: poking again.")
-        return self._execute_within_quota(context, deferrals)
+    def _resume_after_quota_reset(self, context: Any, state: dict[str, Any]) -> Any:
+        """Poke again from the start (``timeout`` counts from here)."""
+        return self._within_quota(lambda: self._execute(context), int(state["quota_deferrals"]))
 
     def _execute(self, context: Any) -> Any:
-        from airflow_provider_dataworks.triggers.dataworks import DataWorksTaskInstanceTrigger
+        from dataclasses import replace
 
         with fail_without_retry_on_config_error():
             if not self.deferrable:
                 return super().execute(context)
             if self.poke(context):
-                return self._poller.instance_id if self._poller else None
+                return self._poller.state.instance_id if self._poller else None
             assert self._poller is not None
-            trigger = DataWorksTaskInstanceTrigger.for_wait(
-                self._poller,
-                dataworks_conn_id=self.dataworks_conn_id,
-                poll_interval=float(self.poke_interval),
-                max_poll_interval=self.max_poll_interval,
-                deadline=time.time() + float(self.timeout) if self.timeout else None,
-                project_id=self._project_id,
-                bizdate_ms=self._bizdate_ms,
-                env_type=self._env_type,
-            )
-            self.defer(trigger=trigger, method_name="execute_complete")
+            deadline = time.time() + float(self.timeout) if self.timeout else None
+            self._defer_wait(replace(self._poller.state, deadline=deadline, deadline_by="timeout"))
 
-    def execute_complete(self, context: Any, event: Any = None) -> int:
-        """Resume after the trigger: validate its event; succeed, fail or time out."""
-        from airflow_provider_dataworks.triggers.events import TriggerEventStatus, validate_event
-
-        wait = validate_event(event)
-        if wait.status == TriggerEventStatus.SUCCESS:
-            self.log.info("DataWorks %s: %s", self.wait_for, wait.message)
-            return wait.instance_id
-        if wait.status == TriggerEventStatus.FAILURE:
-            raise InstanceFailedError(wait.message)
-        if wait.status == TriggerEventStatus.TIMEOUT:
-            raise WaitTimeoutError(
-                f"Sensor timed out after {self.timeout} s waiting for the {self.wait_for} of instance "
-                f"{wait.instance_id}; DataWorks keeps running."
-                + (f" The trigger: {wait.message}" if "quota" in wait.message else "")
-            )
-        raise DataWorksError(f"Waiting on DataWorks failed: {wait.message}")
+    def _on_wait_timeout(self, wait: WaitEvent) -> WaitTimeoutError:
+        quota = f" The trigger: {wait.message}" if "quota" in wait.message else ""
+        return WaitTimeoutError(
+            f"Sensor timed out after {self.timeout} s waiting for the {self.wait_for} of instance "
+            f"{wait.state.instance_id}; DataWorks keeps running.{quota}"
+        )

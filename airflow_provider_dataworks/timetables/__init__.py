@@ -1,0 +1,1 @@
+"""Reading a DAG's timetable: the TriggerTimes its scheduled runs send."""
