@@ -31,7 +31,7 @@ with DAG(
         wait_for_completion=True,
         wait_for="workflow",
         deferrable=True,
-        poll_interval=5,  # the demo's workflow takes seconds; use 60+ against a real DataWorks
+        poll_interval=10,  # the least the README advises (Known limits); use 60+ against a real DataWorks
         cancel_on_kill=True,
         rerun_failed=True,
         execution_timeout=timedelta(hours=8),  # per try; in the triggerer too, and it stops what was released

@@ -56,8 +56,9 @@ def test_the_printed_connection_connects_as_pasted(
 ) -> None:
     info, lines = cli
     exports = [line for line in lines if line.startswith("export ")]
-    assert len(exports) == 2
-    name, value = pasted(exports[0 if form == "uri" else 1])
+    assert len(exports) == 1  # pasting the whole snippet sets the variable once; the JSON form is commented out
+    (json_form,) = [line.removeprefix("# ") for line in lines if line.startswith("# export ")]
+    name, value = pasted(exports[0] if form == "uri" else json_form)
     assert name == "AIRFLOW_CONN_DATAWORKS_DEFAULT"
     assert value == (info["connection"]["uri"] if form == "uri" else json.dumps(info["connection"]["json"]))
     monkeypatch.setenv(name, value)

@@ -60,10 +60,12 @@ def connection_info(emu: DataWorksEmulator) -> dict[str, Any]:
 
 
 def export_lines(connection: Mapping[str, Any]) -> list[str]:
-    """Shell lines setting the connection variable: URI form, then the same connection in JSON form."""
+    """Shell lines setting the connection variable: one ``export`` in URI form, then the same connection in JSON
+    form commented out (pasting the whole snippet sets the variable once)."""
     return [
         f"export {connection['variable']}={shlex.quote(connection['uri'])}",
-        f"export {connection['variable']}={shlex.quote(json.dumps(connection['json']))}",
+        "# or, the same connection in JSON form:",
+        f"# export {connection['variable']}={shlex.quote(json.dumps(connection['json']))}",
     ]
 
 
@@ -146,7 +148,7 @@ def describe(info: Mapping[str, Any]) -> list[str]:
     """The lines the CLI prints after its JSON line: a shell snippet (comments and ``export`` lines)."""
     lines = [
         f"# dataworks-emulator serves {info['endpoint']} (Ctrl-C stops it). In the shell that runs Airflow, paste",
-        f"# {CONN_ID} pointing at it, in URI form (endpoint percent-encoded) or, the same, in JSON form:",
+        f"# {CONN_ID} pointing at it (URI form, endpoint percent-encoded):",
         *export_lines(info["connection"]),
     ]
     tasks = info["http_trigger_tasks"]
@@ -156,6 +158,8 @@ def describe(info: Mapping[str, Any]) -> list[str]:
         where = f"workspace {task['workspace_id']}, cron '{task['cron']}' in {task['timezone']}"
         lines.append(f"#   {task['task_id']} {task['name']} ({where}):")
         lines += [f"#     {w['logical_date']}  {w['status']}" for w in task["waiting"]] or ["#     none now"]
+        if any(w["status"] == "WaitTrigger" for w in task["waiting"]):
+            lines.append("#     and every earlier day's, back to the node's deployment: each waits until triggered")
     dates = [w["logical_date"] for task in tasks for w in task["waiting"] if w["status"] == "WaitTrigger"]
     if dates:
         command = f"airflow dags test <dag_id> {dates[-1]}"
