@@ -311,6 +311,17 @@ def schedule_check(dag: Any, start: datetime, runs: int) -> CheckReport:
     return check_dags([dag], fire_times=max(1, runs), now=start)
 
 
+def _ended_runs(dag: Any, start: datetime, end: datetime) -> list[Any]:
+    """The DAG's runs in [start, end] whose data interval has ended, or a clear exit when there is none."""
+    infos = run_dates(dag, start, end)
+    if not infos:
+        raise SystemExit(
+            f"--start {start.isoformat()} / --end {end.isoformat()}: DAG {dag.dag_id!r} (schedule "
+            f"{getattr(dag.timetable, 'summary', dag.timetable)}) has no run in that range whose interval has ended"
+        )
+    return infos
+
+
 def plan_backfill(
     dag: Any,
     start: datetime,
@@ -326,12 +337,7 @@ def plan_backfill(
     ``expected_duration_s`` seconds (:func:`estimated_polls`).
     """
     ops = _trigger_tasks(dag, task_ids)
-    infos = run_dates(dag, start, end)
-    if not infos:
-        raise SystemExit(
-            f"--start {start.isoformat()} / --end {end.isoformat()}: DAG {dag.dag_id!r} (schedule "
-            f"{getattr(dag.timetable, 'summary', dag.timetable)}) has no run in that range whose interval has ended"
-        )
+    infos = _ended_runs(dag, start, end)
     report = schedule_check(dag, start, len(infos)) if check else None
     rows: list[PlanRow] = []
     days: dict[tuple[Any, ...], list[TaskInstance]] = {}  # one ListTaskInstances per (node, business date)
