@@ -24,6 +24,7 @@ AT_PARSE = {
     "airflow_provider_dataworks.links",  # the layer folders' __init__: a docstring each
     "airflow_provider_dataworks.links.dataworks",
     "airflow_provider_dataworks.mixins",  # what the operator and sensor share: the classes, cheap to define
+    "airflow_provider_dataworks.mixins.lineage",
     "airflow_provider_dataworks.mixins.wait",
     "airflow_provider_dataworks.operators",
     "airflow_provider_dataworks.operators.dataworks",

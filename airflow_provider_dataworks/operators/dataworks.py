@@ -33,6 +33,7 @@ from airflow_provider_dataworks.exceptions import (
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
+from airflow_provider_dataworks.mixins.lineage import DataWorksLineageMixin
 from airflow_provider_dataworks.mixins.wait import DataWorksWaitMixin
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
 
@@ -57,7 +58,7 @@ XCOM_KEYS = (
 )
 
 
-class DataWorksTriggerOperator(DataWorksWaitMixin, ResumableJobMixin, BaseOperator):
+class DataWorksTriggerOperator(DataWorksLineageMixin, DataWorksWaitMixin, ResumableJobMixin, BaseOperator):
     """Trigger the HTTP-trigger-node instance that belongs to this DAG run; optionally wait for what it released.
 
     :param dataworks_task_id: the HTTP trigger node's Task ID (templated).

@@ -30,6 +30,7 @@ from airflow_provider_dataworks.exceptions import (
 )
 from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
 from airflow_provider_dataworks.links.dataworks import CONSOLE_URL_XCOM_KEY, DataWorksInstanceLink, console_url
+from airflow_provider_dataworks.mixins.lineage import DataWorksLineageMixin
 from airflow_provider_dataworks.mixins.wait import DataWorksWaitMixin
 from airflow_provider_dataworks.version_compat import BaseSensorOperator, conf
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataworks.triggers.events import WaitEvent
 
 
-class DataWorksTaskInstanceSensor(DataWorksWaitMixin, BaseSensorOperator):
+class DataWorksTaskInstanceSensor(DataWorksLineageMixin, DataWorksWaitMixin, BaseSensorOperator):
     """Wait until a DataWorks task instance (or its downstream, or its workflow) is terminal.
 
     Name the instance by ``instance_id`` (e.g. ``"{{ ti.xcom_pull('release') }}"``) or by
