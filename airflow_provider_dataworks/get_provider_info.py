@@ -31,9 +31,9 @@ def _conn_fields() -> dict[str, Any]:
 INTEGRATION = "Alibaba Cloud DataWorks"
 
 
-def _modules(module: str) -> list[dict[str, Any]]:
-    """One ``operators`` / ``sensors`` / ``hooks`` / ``triggers`` entry: ``module`` of the integration."""
-    return [{"integration-name": INTEGRATION, "python-modules": [module]}]
+def _modules(*modules: str) -> list[dict[str, Any]]:
+    """One ``operators`` / ``sensors`` / ``hooks`` / ``triggers`` entry: ``modules`` of the integration."""
+    return [{"integration-name": INTEGRATION, "python-modules": list(modules)}]
 
 
 def _connection_types() -> list[dict[str, Any]]:
@@ -66,7 +66,9 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules("airflow_provider_dataworks.operators.dataworks"),
         "sensors": _modules("airflow_provider_dataworks.sensors.dataworks"),
         "hooks": _modules("airflow_provider_dataworks.hooks.dataworks"),
-        "triggers": _modules("airflow_provider_dataworks.triggers.dataworks"),
+        "triggers": _modules(
+            "airflow_provider_dataworks.triggers.dataworks", "airflow_provider_dataworks.triggers.asset_watcher"
+        ),
         "connection-types": _connection_types(),
         "extra-links": ["airflow_provider_dataworks.links.dataworks.DataWorksInstanceLink"],
         # `airflow dataworks plan` and `check` on Airflow 3.2+ (older versions ignore the key); the module imports

@@ -16,7 +16,8 @@ MATRIX_TESTS := $(foreach minor,$(MATRIX_MINORS),test-airflow-$(minor))
 # control plane, the exactly-once driver, the fault matrix, the property tests, bad input and the benchmark counts
 # (the fault matrix and bad input also rewrite docs/).
 MATRIX_SUITES := tests/test_timing.py tests/test_parse_imports.py tests/test_hook.py tests/test_connection_sources.py \
-	tests/test_shared_polling.py tests/test_dags.py tests/test_links.py tests/test_instance_types.py
+	tests/test_shared_polling.py tests/test_dags.py tests/test_links.py tests/test_instance_types.py \
+	tests/test_asset_watcher.py
 
 .PHONY: test-airflow-matrix $(MATRIX_TESTS)
 

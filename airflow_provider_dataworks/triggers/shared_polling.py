@@ -11,6 +11,11 @@
   several workflow instances, so only identical requests are shared: waits on the same instance's
   downstream, or on the same workflow instance, in the same window make one call.
 
+* **Watched nodes** — the asset watchers of one node (``asset_watcher.py``) read its instances of a business
+  date with :meth:`SharedPolling.node_day`: one ``ListTaskInstances(TaskId=..., Bizdate=...)`` for every watcher of
+  that (connection, workspace, node, business date, environment, workflow instance type) in the window, so N
+  watchers of one node cost what one does.
+
 An instance missing from the listing (moved to another business date by a rerun, say) is read with
 ``GetTaskInstance``. An error of the shared call reaches every wait that shared it.
 """
@@ -81,6 +86,33 @@ class SharedPolling:
             batch.result.set_result(found)
         except Exception as err:
             batch.result.set_exception(err)
+
+    async def node_day(
+        self,
+        hook: Any,
+        project_id: int,
+        bizdate_ms: int,
+        task_id: int,
+        env_type: str | None,
+        workflow_instance_type: str | None,
+    ) -> list[TaskInstance]:
+        """The instances of node ``task_id`` of one business date (of ``workflow_instance_type`` only, unless None):
+        one ListTaskInstances (per 500 instances) for every request of the same arguments within the window."""
+        key = (hook.dataworks_conn_id, "node_day", project_id, bizdate_ms, task_id, env_type, workflow_instance_type)
+
+        def listing() -> Awaitable[list[TaskInstance]]:
+            if workflow_instance_type is None:
+                return hook.alist_instances(project_id, bizdate_ms, task_id=task_id, env_type=env_type)
+            return hook.alist_instances(
+                project_id,
+                bizdate_ms,
+                task_id=task_id,
+                env_type=env_type,
+                workflow_instance_type=workflow_instance_type,
+            )
+
+        found: list[TaskInstance] = await self.once(key, listing)
+        return found
 
     async def once(self, key: Hashable, call: Callable[[], Awaitable[Any]]) -> Any:
         """``call()``, made once for every request of ``key`` that arrives within the window."""
