@@ -31,6 +31,9 @@ refusal also halving this process's rate for that kind of call (``hooks/ratelimi
 throttling only (``surely_not_applied``): after a 5xx or no answer it may have taken effect, so the operator reads
 the instance before it sends it again. RerunTaskInstances likewise (a second rerun would run the job again); a
 stop is retried as a read is (a repeated stop changes nothing).
+
+Metrics (``hooks/metrics.py``, through Airflow's ``Stats``): each call by action and outcome, with its duration
+(retries included), each throttled attempt and each retry.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ from airflow_provider_dataworks.domain.api_limits import api_kind
 from airflow_provider_dataworks.domain.api_records import Project, Task, TaskInstance, WorkflowInstance
 from airflow_provider_dataworks.domain.hook_calls import run_async, run_sync
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksConfigError
-from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID
+from airflow_provider_dataworks.hooks import DEFAULT_CONN_ID, metrics
 from airflow_provider_dataworks.hooks.connection import ConnectionSettings, parse_connection
 from airflow_provider_dataworks.hooks.connection_fields import EXTRA_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dataworks.hooks.connection_lookup import async_lookup_unsupported, lookup_failure
@@ -301,6 +304,7 @@ class DataWorksHook(BaseHook):
     def _retrying_kwargs(self, settings: ConnectionSettings, action: str, retry_ambiguous: bool) -> dict[str, Any]:
         def before_sleep(state: RetryCallState) -> None:
             err = state.outcome.exception() if state.outcome else None
+            metrics.retry(action, settings.conn_id, "throttled" if _throttled(action, err) else "transient")
             if _throttled(action, err):
                 log.warning(
                     "DataWorks %s attempt %d throttled (%s); retrying in %.1f s (for up to %.0f s in all, extra "
@@ -351,16 +355,18 @@ class DataWorksHook(BaseHook):
             except Exception as err:
                 if _throttled(action, err):
                     limiter.throttled()
+                    metrics.throttled(action, settings.conn_id)
                 raise
             limiter.succeeded()
             return answer
 
-        try:
-            response = Retrying(**self._retrying_kwargs(settings, action, retry_ambiguous))(attempt)
-        except Exception as err:
-            if _is_sdk_error(err):
-                raise _to_api_error(action, err, settings.conn_id, sent_at) from err
-            raise
+        with metrics.api_call(action, settings.conn_id):
+            try:
+                response = Retrying(**self._retrying_kwargs(settings, action, retry_ambiguous))(attempt)
+            except Exception as err:
+                if _is_sdk_error(err):
+                    raise _to_api_error(action, err, settings.conn_id, sent_at) from err
+                raise
         return response.body.to_map()
 
     async def acall(self, action: str, *, retry_ambiguous: bool = True, **params: Any) -> dict[str, Any]:
@@ -371,23 +377,25 @@ class DataWorksHook(BaseHook):
         method: Callable[..., Awaitable[Any]] = getattr(client, f"{_snake(action)}_with_options_async")
         limiter = limiter_of(settings, action)
         sent_at: float | None = None
-        try:
-            async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action, retry_ambiguous)):
-                with attempt:
-                    await limiter.await_slot()
-                    request, runtime = self._request_objects(action, params)
-                    sent_at = time.time()
-                    try:
-                        response = await method(request, runtime)
-                    except Exception as err:
-                        if _throttled(action, err):
-                            limiter.throttled()
-                        raise
-                    limiter.succeeded()
-        except Exception as err:
-            if _is_sdk_error(err):
-                raise _to_api_error(action, err, settings.conn_id, sent_at) from err
-            raise
+        with metrics.api_call(action, settings.conn_id):
+            try:
+                async for attempt in AsyncRetrying(**self._retrying_kwargs(settings, action, retry_ambiguous)):
+                    with attempt:
+                        await limiter.await_slot()
+                        request, runtime = self._request_objects(action, params)
+                        sent_at = time.time()
+                        try:
+                            response = await method(request, runtime)
+                        except Exception as err:
+                            if _throttled(action, err):
+                                limiter.throttled()
+                                metrics.throttled(action, settings.conn_id)
+                            raise
+                        limiter.succeeded()
+            except Exception as err:
+                if _is_sdk_error(err):
+                    raise _to_api_error(action, err, settings.conn_id, sent_at) from err
+                raise
         return response.body.to_map()
 
     # ----------------------------------------------------------------------------- operations

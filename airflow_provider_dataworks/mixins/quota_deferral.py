@@ -8,7 +8,8 @@ no try and no API call.
 
 Bounded: at most :data:`MAX_QUOTA_DEFERRALS` a try (a quota still used up right after its reset means something
 else spends it), and never past the task's deadline (``execution_timeout`` from the try's start): a reset after
-it fails the task at once, saying when the quota resets.
+it fails the task at once, saying when the quota resets. Each deferral, and each refusal to wait, is counted
+(``dataworks.quota.deferrals``, ``hooks/metrics.py``).
 """
 
 from __future__ import annotations
@@ -42,22 +43,16 @@ def defer_until_reset(
     Fails without retry past :data:`MAX_QUOTA_DEFERRALS` or ``deadline`` (epoch seconds)."""
     from airflow.providers.common.compat.sdk import AirflowFailException
 
+    from airflow_provider_dataworks.hooks import metrics
     from airflow_provider_dataworks.triggers.quota_reset import DataWorksQuotaResetTrigger
 
     resume = settings.daily_quota_reset.resume_at(refused_in_quota_day_of(err))
     when = resume.isoformat()
     quota = whose_quota(settings)
-    if deferrals >= MAX_QUOTA_DEFERRALS:
-        raise AirflowFailException(
-            f"{quota} is still used up after {deferrals} resets ({err.code}); not waiting again (it next resets "
-            f"{when}). Something else spends it: raise the quota or spend fewer calls."
-        ) from err
-    if deadline is not None and resume.timestamp() > deadline:
-        ends = datetime.fromtimestamp(deadline, timezone.utc).astimezone(resume.tzinfo).isoformat()
-        raise AirflowFailException(
-            f"{quota} is used up ({err.code}) and resets {when}, after this try's execution_timeout ({ends}): not "
-            "waiting. Raise execution_timeout past the reset, or run the task after it."
-        ) from err
+    refusal = _not_waiting(err, quota, resume, deferrals, deadline)
+    metrics.quota_deferral(settings.conn_id, "gave_up" if refusal else "deferred")
+    if refusal:
+        raise AirflowFailException(refusal) from err
     said = f"{quota[0].upper()}{quota[1:]} used up ({err.code}, on {err.action}; the call did not take effect)"
     task.log.warning(
         "%s; resuming at %s (quota wait %d of at most %d).", said, when, deferrals + 1, MAX_QUOTA_DEFERRALS
@@ -67,6 +62,25 @@ def defer_until_reset(
         method_name=method_name,
     )
     raise AssertionError("defer raises TaskDeferred")
+
+
+def _not_waiting(
+    err: DataWorksApiError, quota: str, resume: datetime, deferrals: int, deadline: float | None
+) -> str | None:
+    """Why the task fails instead of waiting for the reset (None: it waits)."""
+    when = resume.isoformat()
+    if deferrals >= MAX_QUOTA_DEFERRALS:
+        return (
+            f"{quota} is still used up after {deferrals} resets ({err.code}); not waiting again (it next resets "
+            f"{when}). Something else spends it: raise the quota or spend fewer calls."
+        )
+    if deadline is not None and resume.timestamp() > deadline:
+        ends = datetime.fromtimestamp(deadline, timezone.utc).astimezone(resume.tzinfo).isoformat()
+        return (
+            f"{quota} is used up ({err.code}) and resets {when}, after this try's execution_timeout ({ends}): not "
+            "waiting. Raise execution_timeout past the reset, or run the task after it."
+        )
+    return None
 
 
 def resumed_state(event: Any) -> dict[str, Any]:

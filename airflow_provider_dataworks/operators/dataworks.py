@@ -396,6 +396,8 @@ class DataWorksTriggerOperator(DataWorksLineageMixin, DataWorksWaitMixin, Resuma
         return status == "Success"
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:
+        from airflow_provider_dataworks.hooks import metrics
+
         state = self._stored(external_id)
         self._push_xcoms(context, state)
         if not self.wait_for_completion:
@@ -408,7 +410,8 @@ class DataWorksTriggerOperator(DataWorksLineageMixin, DataWorksWaitMixin, Resuma
         if self.deferrable:
             self._defer_wait(replace(state, cancel_on_kill=self.cancel_on_kill and state.released_by_run))
         self._waiting_on = state  # kept when the wait raises: Airflow calls on_kill after execution_timeout
-        self._wait_sync(state)
+        with metrics.sync_wait(self.wait_for, self.dataworks_conn_id):
+            self._wait_sync(state)
         self._waiting_on = None
 
     def get_job_result(self, external_id: Any, context: Any) -> int:

@@ -182,9 +182,12 @@ class DataWorksTaskInstanceSensor(DataWorksLineageMixin, DataWorksWaitMixin, Bas
     def _execute(self, context: Any) -> Any:
         from dataclasses import replace
 
+        from airflow_provider_dataworks.hooks import metrics
+
         with fail_without_retry_on_config_error():
-            if not self.deferrable:
-                return super().execute(context)
+            if not self.deferrable:  # a wait in poke mode is one try: its duration (reschedule: none)
+                with metrics.sync_wait(self.wait_for, self.dataworks_conn_id, enabled=self.mode == "poke"):
+                    return super().execute(context)
             if self.poke(context):
                 return self._poller.state.instance_id if self._poller else None
             assert self._poller is not None

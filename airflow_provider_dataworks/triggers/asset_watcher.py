@@ -37,6 +37,9 @@ a consumer that must dedupe even that.
 
 Nothing blocks the event loop: the hook's async calls, ``asyncio.sleep``, the supervisor's async ``asend``. The
 module imports no SDK and no hook at import (a DAG file defining the asset imports it).
+
+Metrics (``hooks/metrics.py``): ``dataworks.watcher.events``, one per event fired, and each sleep through a used-up
+quota; its calls are counted by the hook.
 """
 
 from __future__ import annotations
@@ -444,6 +447,7 @@ class DataWorksInstanceSucceededTrigger(BaseEventTrigger):
         """One cycle: list each business date that is due (1 ListTaskInstances each, shared), report its new
         successes (the record written after each event) and schedule its next read."""
         from airflow_provider_dataworks.domain.timing import in_zone
+        from airflow_provider_dataworks.hooks import metrics
         from airflow_provider_dataworks.triggers.shared_polling import shared_polling
 
         project_id = self.project_id or settings.project_id
@@ -465,7 +469,9 @@ class DataWorksInstanceSucceededTrigger(BaseEventTrigger):
                     bizdate,
                 )
                 ledger.record(day, inst.id)
-                yield TriggerEvent(event_payload(inst, zone))
+                payload = event_payload(inst, zone)
+                metrics.watcher_event(self.dataworks_conn_id, payload["workflow_instance_type"])
+                yield TriggerEvent(payload)
                 await self._save(store, ledger)
             ledger.schedule(
                 day,
@@ -540,10 +546,12 @@ class DataWorksInstanceSucceededTrigger(BaseEventTrigger):
 
     async def _sleep_through_quota(self, hook: Any, err: DataWorksApiError) -> float:
         """The daily quota is used up: epoch seconds when it resets (the next read is then)."""
+        from airflow_provider_dataworks.hooks import metrics
         from airflow_provider_dataworks.triggers.quota_reset import refused_in_quota_day_of, whose_quota
 
         settings = await hook.aget_settings()
         resume = settings.daily_quota_reset.resume_at(refused_in_quota_day_of(err))
+        metrics.quota_sleep(settings.conn_id, "watcher")
         self.log.warning(
             "DataWorks watcher of node %s: %s used up (%s); reading again at %s.",
             self.dataworks_task_id,

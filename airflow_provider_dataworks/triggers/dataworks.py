@@ -10,6 +10,9 @@ With ``cancel_on_kill``, :meth:`on_kill` stops what the wait targets (``domain/r
 calls it when a user marks the deferred task failed or success or clears it; older versions never call it. It
 stops nothing when the task instance is still deferred: the trigger merely moved to another triggerer
 (apache/airflow#73454); asking Airflow takes at most :data:`STATE_CHECK_TIMEOUT_S`.
+
+Metrics (``hooks/metrics.py``): the wait's duration, from ``run()`` starting in this triggerer to its event, and
+each sleep through a used-up quota.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from airflow_provider_dataworks.domain.run_control import cancel_in_triggerer
 from airflow_provider_dataworks.domain.wait_state import WaitState
 from airflow_provider_dataworks.domain.waiting import PollPacer, WaitPoller, next_cycle
 from airflow_provider_dataworks.exceptions import DataWorksApiError, DataWorksError
+from airflow_provider_dataworks.hooks import metrics
 from airflow_provider_dataworks.triggers.events import TriggerEventStatus, WaitEvent
 from airflow_provider_dataworks.triggers.shared_polling import SharedReads, shared_polling
 
@@ -65,6 +69,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         self.initial_delay = float(initial_delay)
         self.shared = shared
         self._poller: WaitPoller | None = None  # the running wait, for its events and on_kill
+        self._started = time.monotonic()  # when run() began: the wait's duration metric counts from here
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -84,6 +89,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         state = self.state
+        self._started = time.monotonic()
         hook = own_hook = self._hook()
         quota_note = ""  # set while the wait sleeps through a used-up daily quota
         if self.shared:
@@ -133,6 +139,7 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
         settings = await hook.aget_settings()
         resume = settings.daily_quota_reset.resume_at(refused_in_quota_day_of(err))
         quota = whose_quota(settings)
+        metrics.quota_sleep(settings.conn_id, "wait")
         self.log.warning(
             "%s used up (%s, on %s); the wait sleeps until %s and polls again.",
             quota[0].upper() + quota[1:],
@@ -144,6 +151,9 @@ class DataWorksTaskInstanceTrigger(BaseTrigger):
 
     def _event(self, status: TriggerEventStatus, message: str, statuses: dict[str, str] | None = None) -> TriggerEvent:
         state = self._poller.state if self._poller else self.state
+        metrics.wait_ended(
+            state.wait_for, "deferred", status.value, self.dataworks_conn_id, time.monotonic() - self._started
+        )
         return TriggerEvent(WaitEvent(status, message, state, statuses or {}).to_payload())
 
     async def on_kill(self) -> None:
