@@ -11,13 +11,13 @@ VENV2 ?= .venv-airflow2
 VENV_SDK_OLDEST ?= .venv-sdk-oldest
 SDK_OLDEST ?= alibabacloud_dataworks_public20240518==7.2.0
 
-.PHONY: install lint test test-airflow2 test-sdk-oldest demo emulator bench clean stack-services
+.PHONY: install lint check test test-airflow2 test-sdk-oldest demo emulator bench clean stack-services
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# Alibaba's Node.js OpenAPI transport for tests/test_emulator_node.py (it sends chunked bodies); Node from apt
+# Alibaba's Node.js OpenAPI transport for tests/system/test_emulator_node.py (it sends chunked bodies); Node from apt
 # when missing, the package from the npm registry into tests/node/node_modules (git-ignored).
 NODE_CLIENT := tests/node/node_modules/.installed
 $(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml constraints/airflow.ini
 
 install: $(VENV)/.installed
 
-# PostgreSQL and Redis for the production-shaped stack (`make demo STACK=celery`, tests/test_e2e_celery.py): Debian's
+# PostgreSQL and Redis for the production-shaped stack (`make demo STACK=celery`, tests/system/celery/test_e2e_celery.py): Debian's
 # packages, installed when missing; devtools/services.py runs them as its own processes (no system service).
 stack-services:
 	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server; } >/dev/null 2>&1 || { \
@@ -51,20 +51,40 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-# Everything: unit, emulator, dag.test(), the real Airflow 3 stack end to end (SQLite + LocalExecutor, and PostgreSQL
-# + Redis + CeleryExecutor), the UI in Chromium. The production-shaped stack's module (~10 min, much of it waiting on
-# heartbeat timeouts, poll cycles and a takeover) runs beside the rest; its output is printed after.
+# The tiers (tests/<tier>/; each test carries its tier's marker, so `pytest -m unit` works too):
+#   unit         pure logic: the domain, the call sequences on a fake hook, the layers (no server, no database)
+#   emulator     the emulator over loopback HTTP through the official SDK (no Airflow)
+#   integration  hook, trigger, operator and sensor through the SDK against the emulator, and dag.test()
+#   reliability  the fault matrix, exactly once, the daily quota and QPS limits, secrets, bad input
+#   system       real Airflow 3 stacks, the browser, Node, the wheel, the README as a user runs it
+# `make check` on every change; `make test` (what CI runs) before a merge; `make test-<tier>` for one tier.
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
-CELERY_E2E := tests/test_e2e_celery.py
+TIERS := unit emulator integration reliability system
+# The production-shaped stack's modules (PostgreSQL, Redis, CeleryExecutor, two workers, two triggerers; ~15 min,
+# much of it waiting on heartbeat timeouts, poll cycles and a takeover) run beside the rest; output printed after.
+CELERY_SYSTEM := tests/system/celery
 # The exactly-once driver's 210 seeded sequences (~5 s each), a third per CI row on Airflow 3.3: here 70-139, the
 # oldest SDK 140-209; Airflow 2.11 runs 0-69. `make test EXACTLY_ONCE_FIRST=0 EXACTLY_ONCE_SEQUENCES=210` runs all.
 EXACTLY_ONCE_FIRST ?= 70
 EXACTLY_ONCE_SEQUENCES ?= 70
+export EXACTLY_ONCE_FIRST EXACTLY_ONCE_SEQUENCES
+
+.PHONY: check $(addprefix test-,$(TIERS))
+
+# Lint, format, types and the unit tier: about a minute with the virtualenv present.
+check: lint
+	$(PYTEST) tests/unit
+
+# Every tier on Airflow 3.3.
 test: lint $(CHROMIUM) $(NODE_CLIENT) stack-services
-	@log=$$(mktemp); $(PYTEST) $(CELERY_E2E) >$$log 2>&1 & celery=$$!; status=0; \
-	EXACTLY_ONCE_FIRST=$(EXACTLY_ONCE_FIRST) EXACTLY_ONCE_SEQUENCES=$(EXACTLY_ONCE_SEQUENCES) $(PYTEST) tests --ignore=$(CELERY_E2E) || status=$$?; wait $$celery || status=$$?; \
-	echo "==== $(CELERY_E2E) (PostgreSQL, Redis, CeleryExecutor; run beside the above) ===="; cat $$log; rm -f $$log; \
+	@log=$$(mktemp); $(PYTEST) $(CELERY_SYSTEM) >$$log 2>&1 & beside=$$!; status=0; \
+	$(PYTEST) tests --ignore=$(CELERY_SYSTEM) || status=$$?; wait $$beside || status=$$?; \
+	echo "==== $(CELERY_SYSTEM) (PostgreSQL, Redis, CeleryExecutor; run beside the above) ===="; cat $$log; rm -f $$log; \
 	exit $$status
+
+$(addprefix test-,$(TIERS)): test-%: install
+	$(PYTEST) tests/$*
+test-system: $(CHROMIUM) $(NODE_CLIENT) stack-services
 
 $(VENV2)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV2)
@@ -72,12 +92,11 @@ $(VENV2)/.installed: pyproject.toml constraints/airflow.ini
 	pins="$$($(AIRFLOW_PINS) 2.11)" && $(VENV2)/bin/uv pip install -q --python $(VENV2)/bin/python $$pins -e ".[dev]"
 	touch $@
 
-# Unit, emulator and dag.test() suites (examples included) on Airflow 2.11, in their own virtualenv.
-# (The end-to-end modules, tests/test_e2e_*, are Airflow 3's: api-server, dag-processor, React UI.) The exactly-once
-# driver runs 70 of its 210 sequences here (its forked workers run execute() the same way on 2.11; 216 s in CI).
-test-airflow2: $(VENV2)/.installed $(NODE_CLIENT)
-	EXACTLY_ONCE_FIRST=0 EXACTLY_ONCE_SEQUENCES=70 $(VENV2)/bin/python -m pytest -q -p no:cacheprovider tests \
-		--ignore-glob='tests/test_e2e_*'
+# What depends on Airflow on 2.11, in its own virtualenv: the unit, integration and reliability tiers (the emulator
+# tier has no Airflow in it; the system tier is Airflow 3's: api-server, dag-processor, React UI). The exactly-once
+# driver runs sequences 0-69 here.
+test-airflow2: $(VENV2)/.installed
+	EXACTLY_ONCE_FIRST=0 $(VENV2)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/reliability
 
 $(VENV_SDK_OLDEST)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV_SDK_OLDEST)
@@ -86,14 +105,11 @@ $(VENV_SDK_OLDEST)/.installed: pyproject.toml constraints/airflow.ini
 		$(VENV_SDK_OLDEST)/bin/uv pip install -q --python $(VENV_SDK_OLDEST)/bin/python $$pins "$(SDK_OLDEST)" -e ".[dev]"
 	touch $@
 
-# The SDK-facing suites (hook, emulator, operators and sensors through dag.test() with the 24-hour re-send, the
-# fault matrix, the exactly-once driver on 70 of its 210 sequences) on the oldest accepted SDK, ~6 min;
-# `make test` runs them all on the newest.
-SDK_SUITES := tests/test_sdk_versions.py tests/test_hook.py tests/test_emulator.py tests/test_emulator_rules.py \
-	tests/test_dags.py tests/test_shared_polling.py tests/test_role_credentials.py tests/test_reliability_faults.py \
-	tests/test_exactly_once.py tests/test_instance_types.py
+# What depends on the SDK's version (marker oldest_sdk: the hook, the emulator through the SDK, operators and
+# sensors through dag.test() with the 24-hour re-send, the fault matrix, the exactly-once driver on sequences
+# 140-209) on the oldest accepted SDK.
 test-sdk-oldest: $(VENV_SDK_OLDEST)/.installed
-	EXACTLY_ONCE_FIRST=140 EXACTLY_ONCE_SEQUENCES=70 $(VENV_SDK_OLDEST)/bin/python -m pytest -q -p no:cacheprovider $(SDK_SUITES)
+	EXACTLY_ONCE_FIRST=140 $(VENV_SDK_OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests --ignore=tests/system -m oldest_sdk
 
 # STACK=local (SQLite, LocalExecutor: Airflow's embedded default) or STACK=celery (PostgreSQL, Redis, CeleryExecutor,
 # two workers, two triggerers: the production shape).

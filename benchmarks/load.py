@@ -6,7 +6,7 @@ nothing of the others, as in production; the emulator plays one account in one r
 ``--write-qps``) and refuses the excess with 429 Throttling.User. Reported: whether every instance was released
 exactly once and no try failed, the calls accepted and refused (each refusal retried), and the wall time against
 the time the accepted calls need at that QPS. The machinery is ``devtools/load.py``, shared with
-``tests/test_e2e_load.py`` (40 runs).
+``tests/system/celery/test_e2e_load.py`` (40 runs).
 
     python -m benchmarks.load [--runs 300] [--max-active-runs 32] [--read-qps 5] [--write-qps 2]
 """

@@ -3,8 +3,8 @@ Redis, CeleryExecutor, 2 workers, 2 triggerers) against an emulator that plays a
 below what the tasks ask, and the figures that say whether the load was held.
 
 Every process (each task try in a worker, each triggerer) has its own limiter and knows nothing of the others, as
-in production; the emulator counts one account in one region for all of them. Used by ``tests/test_e2e_load.py``
-(~40 runs) and ``benchmarks/load.py`` (300 runs, ``make bench``).
+in production; the emulator counts one account in one region for all of them. Used by
+``tests/system/celery/test_e2e_load.py`` (~40 runs) and ``benchmarks/load.py`` (300 runs, ``make bench``).
 """
 
 from __future__ import annotations

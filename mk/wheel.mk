@@ -1,7 +1,7 @@
 # make test-wheel: the package as users get it. Builds the sdist and the wheel into dist/ (python -m build), checks
 # their metadata (twine check --strict) and that the sdist leaves the tests out, installs the built wheel (not
 # editable) with Airflow 3.3 (its row of constraints/airflow.ini) into a new .venv-wheel, and runs
-# tests/test_wheel_smoke.py against it from a temporary directory: airflow providers list / get, the README
+# tests/system/test_wheel_smoke.py against it from a temporary directory: airflow providers list / get, the README
 # walkthrough (dataworks-emulator from the wheel, airflow db migrate, airflow dags test of an example), airflow
 # connections test.
 VENV_WHEEL ?= .venv-wheel
@@ -18,4 +18,4 @@ test-wheel: install
 	$(VENV)/bin/uv venv -q --python $(PY) $(VENV_WHEEL)
 	pins="$$($(AIRFLOW_PINS) $(AIRFLOW_WHEEL))" && \
 		$(VENV)/bin/uv pip install -q --python $(VENV_WHEEL)/bin/python $$pins $(DIST)/*.whl
-	WHEEL_VENV=$(abspath $(VENV_WHEEL)) $(PY) -m pytest -q -p no:cacheprovider tests/test_wheel_smoke.py
+	WHEEL_VENV=$(abspath $(VENV_WHEEL)) $(PY) -m pytest -q -p no:cacheprovider tests/system/test_wheel_smoke.py

@@ -1,4 +1,5 @@
-"""Checks the end-to-end modules share (tests/test_e2e_stack.py on SQLite, tests/test_e2e_celery.py on PostgreSQL)."""
+"""Checks the end-to-end modules share (tests/system/test_e2e_stack.py on SQLite,
+tests/system/celery/test_e2e_celery.py on PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ from airflow_provider_dataworks.mixins.wait import DataWorksWaitMixin
 from airflow_provider_dataworks.version_compat import BaseOperator, ResumableJobMixin, conf
 
 # Parsing a DAG file needs only the argument checks above; what a run needs (the hook and the SDK behind it,
-# the records, the wait, the trigger) is imported where it is first used (tests/test_parse_imports.py).
+# the records, the wait, the trigger) is imported where it is first used (tests/unit/test_parse_imports.py).
 if TYPE_CHECKING:
     from airflow_provider_dataworks.domain.api_records import TaskInstance
     from airflow_provider_dataworks.domain.run_target import RunTarget

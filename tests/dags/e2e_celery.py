@@ -1,5 +1,5 @@
-"""End-to-end DAGs of the production-shaped stack (tests/test_e2e_celery.py: PostgreSQL, CeleryExecutor, 2 workers,
-2 triggerers).
+"""End-to-end DAGs of the production-shaped stack (tests/system/celery/test_e2e_celery.py: PostgreSQL, CeleryExecutor,
+2 workers, 2 triggerers).
 
 - ``e2e_celery_backfill``: releases node 700001 and waits (deferred) for its workflow; backfilled over 30 days with
   several runs active at once;
@@ -19,8 +19,8 @@ from airflow.providers.common.compat.sdk import DAG
 from airflow_provider_dataworks.operators.dataworks import DataWorksTriggerOperator
 from airflow_provider_dataworks.sensors.dataworks import DataWorksTaskInstanceSensor
 
-#: Workspace 2002 (tests/test_e2e_celery.py's spec): HTTP trigger node 801000 and 200 nodes after it, all at
-#: 00:55 Asia/Shanghai daily.
+#: Workspace 2002 (tests/system/celery/test_e2e_celery.py's spec): HTTP trigger node 801000 and 200 nodes after it,
+#: all at 00:55 Asia/Shanghai daily.
 FANOUT_WORKSPACE, FANOUT_RELEASE, FANOUT_NODES = 2002, 801000, list(range(800000, 800200))
 RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=5)}
 

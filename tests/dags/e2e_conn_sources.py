@@ -1,6 +1,6 @@
 """End-to-end DAGs: release node 700001 and wait (deferred, in the real triggerer) for its workflow, through a
 connection of the metadata database (``e2e_conn_database``: ``dataworks_db``) or of the stack's local-filesystem
-secrets backend (``e2e_conn_secrets_file``: ``dataworks_file``); tests/test_e2e_connections.py makes both."""
+secrets backend (``e2e_conn_secrets_file``: ``dataworks_file``); tests/system/test_e2e_connections.py makes both."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End-to-end DAGs: release node 700001 and wait (deferred) for its workflow (tests/test_e2e_control.py).
+"""End-to-end DAGs: release node 700001 and wait (deferred) for its workflow (tests/system/test_e2e_control.py).
 
 - ``e2e_control_cancel``: marking the waiting task failed stops the workflow instance (``cancel_on_kill``, through
   the trigger's ``on_kill`` on Airflow 3.3);

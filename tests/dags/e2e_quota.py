@@ -1,4 +1,4 @@
-"""End-to-end DAG: release node 700001 for each logical date, nothing more (tests/test_e2e_quota.py).
+"""End-to-end DAG: release node 700001 for each logical date, nothing more (tests/system/test_e2e_quota.py).
 
 Its connection ``dataworks_quota`` (the stack's connections file) carries a small ``daily_quota`` and a
 ``daily_quota_reset`` two minutes ahead, so that a backfill meets the quota mid-way and goes on after the reset.

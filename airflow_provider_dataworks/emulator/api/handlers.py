@@ -2,9 +2,9 @@
 answer in the documented PascalCase JSON.
 
 Each operation declares its official parameters (name -> position, type, required, enum; Alibaba's metadata,
-checked by ``tests/test_api_meta.py``; typed by ``params.py``) and what its id parameters name (a workspace, task,
-instance, workflow instance): :meth:`Operation.carry_out` lets the backend refuse a caller those belong to another
-account or region of.
+checked by ``tests/emulator/test_api_meta.py``; typed by ``params.py``) and what its id parameters name (a
+workspace, task, instance, workflow instance): :meth:`Operation.carry_out` lets the backend refuse a caller those
+belong to another account or region of.
 """
 
 from __future__ import annotations
