@@ -76,7 +76,7 @@ check: lint
 	$(PYTEST) tests/unit
 
 # Every tier on Airflow 3.3.
-test: lint $(CHROMIUM) $(NODE_CLIENT) stack-services
+test: lint docs lint-workflows $(CHROMIUM) $(NODE_CLIENT) stack-services
 	@log=$$(mktemp); $(PYTEST) $(CELERY_SYSTEM) >$$log 2>&1 & beside=$$!; status=0; \
 	$(PYTEST) tests --ignore=$(CELERY_SYSTEM) || status=$$?; wait $$beside || status=$$?; \
 	echo "==== $(CELERY_SYSTEM) (PostgreSQL, Redis, CeleryExecutor; run beside the above) ===="; cat $$log; rm -f $$log; \
@@ -127,10 +127,11 @@ emulator: install
 	$(VENV)/bin/dataworks-emulator --port 8765
 
 clean:
-	rm -rf $(VENV) $(VENV2) $(VENV_SDK_OLDEST) tests/node/node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV2) $(VENV_SDK_OLDEST) tests/node/node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info $(SITE)
 	rm -rf $(VENV_WHEEL) $(DIST) build
 	rm -rf $(MATRIX_INSTALLED:/.installed=)
 
 include mk/matrix.mk
 include mk/wheel.mk
 include mk/ci.mk
+include mk/docs.mk

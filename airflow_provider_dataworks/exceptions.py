@@ -27,13 +27,15 @@ _NO_PERMISSION = (
     "project_id / dataworks_task_id of a workspace of the key's own account; in the same account, grant the "
     "RAM user or role DataWorks access to the workspace"
 )
+#: The documentation's page of what each path costs and the account's limits.
+API_CALLS_PAGE = "https://airflow-provider-dataworks.github.io/airflow-provider-dataworks/concepts/api-calls/"
 #: (code prefix, what to do), first match wins; the codes are DataWorks' documented ones (shared docs §3).
 _ADVICE: tuple[tuple[str, str], ...] = (
     (
         DAILY_QUOTA_CODE,
         "the daily call quota of this account and region is used up: operators and sensors wait for its reset "
         "(connection extra 'daily_quota_reset'); raise the quota (DataWorks edition) or spend fewer calls (the "
-        "README's budget table, `python -m airflow_provider_dataworks.cli.plan`)",
+        f"API-call budget, {API_CALLS_PAGE}; `python -m airflow_provider_dataworks.cli.plan`)",
     ),
     ("Throttling", "DataWorks throttled the calls (QPS): lower the connection's 'qps' extra or run fewer at once"),
     ("SignatureDoesNotMatch", "check the AccessKey Secret (connection Password); it must belong to the AccessKey ID"),

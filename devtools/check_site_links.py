@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import posixpath
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -79,8 +80,13 @@ def is_external(href: str) -> bool:
     return bool(parts.scheme) or href.startswith("//")
 
 
-def _target_file(site: Path, page_rel: str, path: str) -> tuple[str, Path]:
-    """The site-relative path and file that ``path`` (a link's path part, from page ``page_rel``) lands on."""
+def _target_file(site: Path, page_rel: str, path: str, base: str = "/") -> tuple[str, Path]:
+    """The site-relative path and file that ``path`` (a link's path part, from page ``page_rel``) lands on.
+
+    ``base`` is the path the site is served under (``site_url``'s path): an absolute link names a page under it.
+    """
+    if path.startswith("/") and base != "/" and (path + "/").startswith(base):
+        path = "/" + path[len(base) :]
     joined = path if path.startswith("/") else posixpath.join(posixpath.dirname(page_rel), path)
     rel = posixpath.normpath(joined).lstrip("/")
     rel = "" if rel == "." else rel
@@ -93,9 +99,9 @@ def _target_file(site: Path, page_rel: str, path: str) -> tuple[str, Path]:
     return rel, target
 
 
-def broken_links(site: Path) -> tuple[list[Broken], dict[str, int]]:
-    """Every broken internal link of the site built in ``site``, and counts: pages, internal links, anchors,
-    external links."""
+def broken_links(site: Path, base: str = "/") -> tuple[list[Broken], dict[str, int]]:
+    """Every broken internal link of the site built in ``site`` (served under the path ``base``), and counts:
+    pages, internal links, anchors, external links."""
     pages = {path.relative_to(site).as_posix(): parse_page(path) for path in sorted(site.rglob("*.html"))}
     counts = {"pages": len(pages), "internal links": 0, "anchors": 0, "external links (not fetched)": 0}
     broken: list[Broken] = []
@@ -108,7 +114,7 @@ def broken_links(site: Path) -> tuple[list[Broken], dict[str, int]]:
             parts = urlsplit(href)
             fragment = unquote(parts.fragment)
             if parts.path:
-                rel, target = _target_file(site, page_rel, unquote(parts.path))
+                rel, target = _target_file(site, page_rel, unquote(parts.path), base)
                 if not target.is_file():
                     broken.append(Broken(page_rel, href, f"no file {rel or 'index.html'} in the site"))
                     continue
@@ -125,15 +131,27 @@ def broken_links(site: Path) -> tuple[list[Broken], dict[str, int]]:
     return broken, counts
 
 
+def served_under(config: Path) -> str:
+    """The path of ``site_url`` in the MkDocs config (``/`` without one): absolute links in the built pages start
+    with it (the 404 page's, for one)."""
+    found = re.search(r"^site_url:\s*(\S+)", config.read_text(encoding="utf-8"), re.M) if config.is_file() else None
+    path = urlsplit(found.group(1)).path if found else "/"
+    return path if path.endswith("/") else path + "/"
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.check_site_links", description=__doc__)
     parser.add_argument("site", nargs="?", default="site", help="the built site's folder (default: site)")
+    parser.add_argument(
+        "--config", default="mkdocs.yml", help="the MkDocs config whose site_url path the site is served under"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     site = Path(args.site)
+    base = served_under(Path(args.config))
     if not (site / "index.html").is_file():
         print(f"{site}: no index.html; build the site first (make docs)", file=sys.stderr)
         return 2
-    broken, counts = broken_links(site)
+    broken, counts = broken_links(site, base)
     summary = ", ".join(f"{count} {what}" for what, count in counts.items())
     if broken:
         print(f"{site}: {len(broken)} broken internal link(s) ({summary}):", file=sys.stderr)

@@ -47,8 +47,9 @@ SPEC: dict[str, Any] = {
     ]
 }
 
-#: One trigger-and-wait task a run, deferred while it waits (poll_interval 10 s: not under 10, see the README's
-#: known limits); every run is one business date, so each wait polls on its own (no sharing across runs).
+#: One trigger-and-wait task a run, deferred while it waits (poll_interval 10 s: not under 10, see
+#: docs/reference/known-limits.md); every run is one business date, so each wait polls on its own (no sharing
+#: across runs).
 DAG_SOURCE = f'''
 from datetime import timedelta
 

@@ -1,7 +1,7 @@
 """(5) Airflow as the control plane: cancel what the run released, repair what failed, a deadline on the wait.
 
 - ``cancel_on_kill``: marking the task failed or success, clearing it while it waits, or a timeout stops the
-  workflow instance this run released (deferred: on Airflow 3.3+; see the README for older versions).
+  workflow instance this run released (deferred: on Airflow 3.3+; docs/how-to/control.md for older versions).
 - ``rerun_failed``: a retry (or a cleared task) that finds the workflow in Failure reruns only its failed instances,
   never the trigger, and waits again. A failure seen during a try's wait fails that try: its retry repairs.
 - ``timeout`` and ``execution_timeout`` hold in the triggerer too.
@@ -31,7 +31,7 @@ with DAG(
         wait_for_completion=True,
         wait_for="workflow",
         deferrable=True,
-        poll_interval=10,  # the least the README advises (Known limits); use 60+ against a real DataWorks
+        poll_interval=10,  # the least docs/reference/known-limits.md advises; use 60+ against a real DataWorks
         cancel_on_kill=True,
         rerun_failed=True,
         execution_timeout=timedelta(hours=8),  # per try; in the triggerer too, and it stops what was released

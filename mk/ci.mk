@@ -8,6 +8,7 @@ ci-setup:
 	$(MAKE) $(NODE_CLIENT)
 	$(MAKE) stack-services
 	$(MAKE) -j4 $(VENV)/.installed $(VENV2)/.installed $(VENV_SDK_OLDEST)/.installed $(MATRIX_INSTALLED)
+	$(MAKE) $(DOCS_INSTALLED)
 
 # Beside `make test` (Airflow 3.3, the end-to-end stack, the browser): Airflow 2.11 and the oldest SDK ...
 ci-lane-older: test-airflow2 test-sdk-oldest

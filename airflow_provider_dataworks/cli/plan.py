@@ -9,7 +9,7 @@ GetTask per node) for the range's runs: a mismatch does not stop the plan, it is
 ``DataWorksTriggerOperator`` of the DAG (or ``--task-id``) and every logical date the DAG's timetable makes in
 [start, end] whose data interval has ended (as ``airflow backfill create`` does), it prints the TriggerTime and
 the fire time in the node's scheduling zone, the instance it names (id, status), what the run will do and the
-calls it will spend (reads and writes; per path: see the README's API-call budget), polls included: a waiting
+calls it will spend (reads and writes; per path: see docs/concepts/api-calls.md), polls included: a waiting
 run's polls are estimated from the task's ``poll_interval`` / ``max_poll_interval`` backoff
 (``domain/waiting.py``) and ``--expected-duration`` (default 600 s), nothing changing until the end. Then the
 time those calls need at the account's QPS (``read_qps`` / ``write_qps``), their share of Enterprise's free calls

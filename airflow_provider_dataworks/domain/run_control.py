@@ -6,7 +6,7 @@ effort: it logs what it stopped, what DataWorks refused and why, and never raise
 released: the HTTP-trigger instance while it is not released yet (so DataWorks never releases anything), else
 the wait's target (the instance, its unfinished downstream, or its workflow instance).
 
-Calls: 1-3 per cancel, 1 RerunTaskInstances per repair (see the README's API-call budget).
+Calls: 1-3 per cancel, 1 RerunTaskInstances per repair (see docs/concepts/api-calls.md).
 """
 
 from __future__ import annotations

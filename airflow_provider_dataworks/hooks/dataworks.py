@@ -5,7 +5,7 @@ never when this module is imported, so DAG files stay cheap to parse.
 
 Every operation has a sync method for workers and an ``a``-prefixed async twin for triggers, both driving
 the one copy of the operation in ``domain/api_calls.py``. Each method's calls (what a run spends per path: see the
-README's API-call budget; the account's limits: ``domain/api_limits.py``):
+API-call budget in docs/concepts/api-calls.md; the account's limits: ``domain/api_limits.py``):
 
 | method (and its ``a`` twin)  | OpenAPI operation                  | calls                        |
 |------------------------------|------------------------------------|------------------------------|

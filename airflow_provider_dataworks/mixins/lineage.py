@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 #: The run facet's key on the Airflow task's events and on the DataWorks run's.
 FACET_KEY = "dataworks_instance"
 HOMEPAGE = "https://github.com/airflow-provider-dataworks/airflow-provider-dataworks"
-#: Where the facet's fields are described (the README's OpenLineage section).
-FACET_SCHEMA_URL = f"{HOMEPAGE}#openlineage"
+#: Where the facet's fields are described (the documentation's OpenLineage page).
+FACET_SCHEMA_URL = "https://airflow-provider-dataworks.github.io/airflow-provider-dataworks/how-to/openlineage/#on-the-airflow-tasks-own-complete-or-fail-event"
 #: The operator's XComs the facets are read from (operators/dataworks.py XCOM_KEYS, links' console address key).
 _XCOM_FIELDS = (
     "instance_id",

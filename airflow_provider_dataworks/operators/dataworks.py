@@ -1,6 +1,6 @@
 """DataWorksTriggerOperator: release the DataWorks HTTP-trigger-node instance of a DAG run, exactly once.
 
-Its API calls, path by path, are in the README's budget table (2 to trigger; a wait adds one per poll).
+Its API calls, path by path, are in docs/concepts/api-calls.md (2 to trigger; a wait adds one per poll).
 """
 
 from __future__ import annotations

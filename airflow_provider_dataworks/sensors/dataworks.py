@@ -1,6 +1,6 @@
 """DataWorksTaskInstanceSensor: wait for a DataWorks instance, its downstream or its workflow.
 
-Its API calls are in the README's budget table. Deferrable, it pokes once, then waits in the triggerer.
+Its API calls are in docs/concepts/api-calls.md. Deferrable, it pokes once, then waits in the triggerer.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Only async calls: the async SDK methods, the async connection lookup and ``asyncio.sleep``. It fires one
 :class:`~airflow_provider_dataworks.triggers.events.WaitEvent`, then ends; ``execute_complete`` validates it.
-Its calls are in the README's budget table: one read per poll, shared with the triggerer's other waits
+Its calls are in docs/concepts/api-calls.md: one read per poll, shared with the triggerer's other waits
 (``shared_polling.py``). Polls come every ``poll_interval`` seconds while statuses change and back off while
 nothing does (``domain/waiting.py``). A used-up daily quota costs nothing: the wait sleeps until it resets.
 

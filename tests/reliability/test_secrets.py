@@ -43,7 +43,7 @@ release = DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, 
 #: (InProcessSupervisorComms.send in airflow/sdk/execution_time/supervisor.py); Airflow itself sends one for each
 #: connection password and extra it hands a task. The real supervisor logs those messages "(body omitted)", and
 #: tests/system/test_e2e_stack.py checks a real stack at DEBUG with nothing left out. These lines are Airflow's, in
-#: dag.test() only, and are the one thing left out here (README: known issues).
+#: dag.test() only, and are the one thing left out here (docs/reference/known-limits.md).
 DAG_TEST_MASK_SECRET_LINE = re.compile(r"Sending request .*msg=MaskSecret\(")
 
 

@@ -28,7 +28,8 @@ from tests.walkthrough import (
 WHEEL_VENV = os.environ.get("WHEEL_VENV")
 pytestmark = pytest.mark.skipif(not WHEEL_VENV, reason="make test-wheel sets WHEEL_VENV to the built wheel's venv")
 PACKAGE = "airflow-provider-dataworks"
-DOCUMENTATION = "https://airflow-provider-dataworks.github.io/airflow-provider-dataworks/"  # pyproject.toml [project.urls]
+#: pyproject.toml [project.urls]
+DOCUMENTATION = "https://airflow-provider-dataworks.github.io/airflow-provider-dataworks/"
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> str:

@@ -2,7 +2,8 @@
 
 Each is a new workflow instance (its ``Type`` the run's ``WorkflowInstanceType``) holding one instance of the node
 for one scheduled day: the day's scheduled ``TriggerTime`` and ``Bizdate``, so it shares TaskId and TriggerTime
-with the scheduled (``Normal``) instance and ListTaskInstances of that business date lists both. Rules (README):
+with the scheduled (``Normal``) instance and ListTaskInstances of that business date lists both. Rules
+(docs/reference/emulator-fidelity.md):
 
 - It has no upstream and no downstream links, and it never waits for a trigger, even on an HTTP trigger node
   (DataWorks releases backfill instances itself; ``TriggerSchedulerTaskInstance`` names the scheduled one).

@@ -4,8 +4,7 @@ A thin facade: it owns the ``State`` and the lock, and each method is one functi
 ``access`` (accounts and who may see what), ``queries`` (reads), ``instance_actions`` (trigger, stop, rerun, ...),
 ``lifecycle`` (instances moving with the clock) or ``instance_runs`` (backfills, manual runs, smoke tests). It
 knows nothing of HTTP: ``api/`` parses requests and renders answers from it. The behaviour emulated, and the
-choices made where DataWorks' documentation is silent, are described in the README ("Testing your DAGs with the
-emulator").
+choices made where DataWorks' documentation is silent, are described in docs/reference/emulator-fidelity.md.
 """
 
 from __future__ import annotations

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
-from devtools.check_site_links import broken_links
+from devtools.check_site_links import broken_links, served_under
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "docs-site"
@@ -156,7 +156,7 @@ def code_blocks(page_html: str) -> list[str]:
 
 
 def test_every_internal_link_and_anchor_of_the_built_site_resolves(site: Path) -> None:
-    broken, counts = broken_links(site)
+    broken, counts = broken_links(site, served_under(ROOT / "mkdocs.yml"))
     assert counts["pages"] > 10 and counts["anchors"] > 0, counts
     assert not broken, "\n".join(map(str, broken))
 

@@ -53,6 +53,19 @@ def test_the_link_checker_passes_a_sound_site_and_refuses_an_unbuilt_one(tmp_pat
     assert check_site_links.main([str(tmp_path / "nothing")]) == 2
 
 
+def test_absolute_links_are_read_under_the_path_the_site_is_served_at(tmp_path: Path) -> None:
+    """A site served at https://host/project/ has absolute links like /project/guide/ (its 404 page's)."""
+    write(tmp_path / "index.html", '<a href="/project/guide/">in</a><a href="/other/guide/">out</a>')
+    write(tmp_path / "guide" / "index.html", "<h1>Guide</h1>")
+    write(tmp_path / "mkdocs.yml", "site_name: x\nsite_url: https://host/project\n")
+
+    assert check_site_links.served_under(tmp_path / "mkdocs.yml") == "/project/"
+    assert check_site_links.served_under(tmp_path / "none.yml") == "/"
+    broken, _ = check_site_links.broken_links(tmp_path, "/project/")
+    assert [str(item) for item in broken] == ["index.html -> /other/guide/: no file other/guide/index.html in the site"]
+    assert check_site_links.main([str(tmp_path), "--config", str(tmp_path / "mkdocs.yml")]) == 1
+
+
 def test_the_hook_puts_each_commands_help_where_its_marker_stands() -> None:
     page = "\n".join(
         [
