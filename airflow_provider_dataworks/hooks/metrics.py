@@ -1,5 +1,5 @@
 """Metrics through Airflow's own ``Stats``: the DataWorks calls a deployment spends, the throttled and retried ones,
-the quota waits, how long waits take and the asset events fired (the table: ``docs/metrics.md``).
+the quota waits, how long waits take and the asset events fired (the table: ``docs/how-to/metrics.md``).
 
 Every name and tag is set here, so each call site is one line. ``Stats`` is Airflow's (through
 ``airflow.providers.common.compat.sdk``: the Task SDK's on 3.x, ``airflow.stats`` on 2.11), so the metrics go where
