@@ -21,7 +21,12 @@ from airflow_provider_dataworks.domain.api_records import (
 from airflow_provider_dataworks.domain.hook_calls import HookCall, Steps
 from airflow_provider_dataworks.domain.timing import format_in_zone
 from airflow_provider_dataworks.domain.wait_state import WaitState
-from airflow_provider_dataworks.exceptions import DataWorksApiError, InstanceFailedError, InstanceNotReleasableError
+from airflow_provider_dataworks.exceptions import (
+    DataWorksApiError,
+    DataWorksError,
+    InstanceFailedError,
+    InstanceNotReleasableError,
+)
 
 #: DataWorks keeps a trigger sent before upstream finished for 24 hours, then drops it.
 TRIGGER_RETENTION_MS = 24 * 3600 * 1000
@@ -279,7 +284,11 @@ class WaitPoller:
             s = self.state = replace(s, released=True)
         if s.wait_for == "downstream":
             return judge_downstream((yield HookCall("list_downstream", (s.instance_id,))))
-        assert s.workflow_instance_id is not None
+        if s.workflow_instance_id is None:
+            raise DataWorksError(
+                f"instance {s.instance_id} belongs to no workflow instance, so wait_for='workflow' has nothing to "
+                "wait for: wait for wait_for='downstream' (the nodes after it) or 'instance' instead"
+            )
         wfi = yield HookCall("get_workflow_instance", (s.workflow_instance_id,))
         failed = None
         if wfi.status == TaskInstanceStatus.FAILURE and wfi.project_id and wfi.bizdate_ms:
