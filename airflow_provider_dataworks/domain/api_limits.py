@@ -54,7 +54,8 @@ def api_kind(action: str) -> str:
 #: When the quota day begins where DataWorks does not say (Alibaba Cloud's billing day, UTC+8).
 DEFAULT_RESET = "00:00 Asia/Shanghai"
 #: Seconds after the reset at which a task that met the quota resumes (clocks differ; DataWorks' counter may
-#: roll over a little late).
+#: roll over a little late). Read at each :meth:`QuotaReset.resume_at` call, not bound at import: the one seam tests
+#: use, lowering it with ``monkeypatch`` where the deferral and its trigger run in the test's process (dag.test()).
 RESUME_MARGIN_S = 30
 
 _RESET = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(\S+)$")

@@ -8,11 +8,12 @@ clock (``dataworks_now_ms`` is moved with it); the record of what was reported l
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -75,13 +76,16 @@ def watcher(store: DictStore | None = None, **kwargs: Any) -> Any:
 class Running:
     """Triggers running as in a triggerer; their events, in order."""
 
-    def __init__(self, *triggers: Any) -> None:
+    def __init__(self, *triggers: Any, on_event: Callable[[], None] | None = None) -> None:
         self.events: list[list[dict[str, Any]]] = [[] for _ in triggers]
+        self.on_event = on_event  # called in the trigger's task as it hands out each event
         self.tasks = [asyncio.create_task(self._pump(t, k)) for k, t in enumerate(triggers)]
 
     async def _pump(self, trigger: Any, k: int) -> None:
         async for event in trigger.run():
             self.events[k].append(dict(event.payload))
+            if self.on_event is not None:
+                self.on_event()
 
     async def until(self, done: Callable[[], bool], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -103,11 +107,23 @@ def lists(emu: DataWorksEmulator) -> list[Any]:
     return emu.calls_of("ListTaskInstances")
 
 
-async def cycles(emu: DataWorksEmulator, n: int) -> None:
-    """Let ``n`` more listings happen, or ``n`` cycles of 1 s pass (a settled date is not read again)."""
-    start, deadline = len(lists(emu)), time.monotonic() + n + 1.5
-    while len(lists(emu)) < start + n and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+#: The current test's :class:`Cycles` (the autouse fixture ``watched_cycles``).
+_WATCHED: dict[str, Cycles] = {}
+
+
+@pytest.fixture(autouse=True)
+def watched_cycles(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cycles]:
+    _WATCHED["now"] = Cycles(monkeypatch)
+    yield _WATCHED["now"]
+    _WATCHED.clear()
+
+
+async def cycles(run: Running, n: int) -> None:
+    """Until every watcher of ``run`` has done ``n`` more poll cycles (a settled date is not read again, so cycles,
+    not listings or seconds, say how long it watched); a limit of 30 s a cycle."""
+    scheduled = _WATCHED["now"].scheduled
+    start = {task: scheduled.get(task, 0) for task in run.tasks}
+    await run.until(lambda: all(scheduled.get(task, 0) >= start[task] + n for task in run.tasks), timeout=30.0 * n)
 
 
 @pytest.mark.usefixtures("dataworks_conn")
@@ -116,7 +132,7 @@ async def test_one_event_per_succeeded_scheduled_instance_with_its_payload(emula
     yesterday = emulator.instance_of(RELEASE, T - DAY_MS)
     run = Running(watcher())
     try:
-        await cycles(emulator, 2)  # watching: both dates read
+        await cycles(run, 1)  # watching: both dates read
         emulator.clock.advance(timedelta(minutes=1))
         emulator.set_instance_status(today.id, "Success")
         emulator.set_instance_status(yesterday.id, "Failure")  # a failure fires nothing
@@ -125,7 +141,7 @@ async def test_one_event_per_succeeded_scheduled_instance_with_its_payload(emula
         emulator.add_instance_run(RELEASE, T, "Manual", status="Success")
         emulator.add_instance_run(RELEASE, T, "SmokeTest", status="Success")
         await run.until(lambda: len(run.events[0]) >= 1)
-        await cycles(emulator, 4)  # more cycles: nothing repeated
+        await cycles(run, 4)  # more cycles: nothing repeated
     finally:
         await run.stop()
     [event] = run.events[0]
@@ -155,13 +171,13 @@ async def test_one_event_per_succeeded_scheduled_instance_with_its_payload(emula
 async def test_other_workflow_types_fire_only_when_opted_in(emulator: DataWorksEmulator) -> None:
     run = Running(watcher(workflow_instance_types=["Normal", "SupplementData", "SmokeTest"]))
     try:
-        await cycles(emulator, 2)
+        await cycles(run, 1)
         emulator.clock.advance(timedelta(minutes=1))
         backfill = emulator.add_instance_run(RELEASE, T, "SupplementData", status="Success")
         smoke = emulator.add_instance_run(RELEASE, T - DAY_MS, "SmokeTest", status="Success")
         emulator.add_instance_run(RELEASE, T, "Manual", status="Success")  # not opted in
         await run.until(lambda: len(run.events[0]) >= 2)
-        await cycles(emulator, 4)
+        await cycles(run, 4)
     finally:
         await run.stop()
     got = {(e["instance_id"], e["workflow_instance_type"], e["bizdate"]) for e in run.events[0]}
@@ -179,7 +195,7 @@ async def test_a_restarted_watcher_repeats_nothing_and_reports_what_succeeded_me
     yesterday = emulator.instance_of(RELEASE, T - DAY_MS)
     first = Running(watcher(store))
     try:
-        await cycles(emulator, 2)
+        await cycles(first, 1)
         emulator.clock.advance(timedelta(minutes=1))
         emulator.set_instance_status(today.id, "Success")
         await first.until(lambda: len(first.events[0]) == 1)
@@ -194,7 +210,7 @@ async def test_a_restarted_watcher_repeats_nothing_and_reports_what_succeeded_me
     second = Running(watcher(store))
     try:
         await second.until(lambda: len(second.events[0]) == 1)
-        await cycles(emulator, 4)
+        await cycles(second, 4)
     finally:
         await second.stop()
     assert [e["instance_id"] for e in second.events[0]] == [yesterday.id]
@@ -209,7 +225,7 @@ async def test_a_first_start_does_not_replay_what_succeeded_before(emulator: Dat
     emulator.clock.advance(timedelta(minutes=1))
     run = Running(watcher())
     try:
-        await cycles(emulator, 4)
+        await cycles(run, 4)
     finally:
         await run.stop()
     assert run.events[0] == []
@@ -223,24 +239,23 @@ async def test_watchers_of_one_node_share_one_listing_per_date_and_cycle(emulato
     emulator.instance_of(UPSTREAM, T - 1_800_000)
     five = [watcher() for _ in range(5)]
     upstream = watcher(dataworks_task_id=UPSTREAM)  # its instances finished before watching began: settled
-    started = time.monotonic()
     run = Running(*five, upstream)
     try:
-        await cycles(emulator, 8)
+        await cycles(run, 4)  # both dates read each cycle
         emulator.clock.advance(timedelta(minutes=1))
         emulator.set_instance_status(emulator.instance_of(RELEASE, T).id, "Success")
         await run.until(lambda: all(len(e) == 1 for e in run.events[:5]))
-        await cycles(emulator, 3)
+        await cycles(run, 3)
     finally:
         await run.stop()
-    elapsed = time.monotonic() - started  # 1-second cycles: at most this many + 1 cycles
+    watched = max(_WATCHED["now"].scheduled[task] for task in run.tasks)  # cycles, the last one maybe begun
     calls = lists(emulator)
     per_node_date = Counter((c.params["TaskId"], c.params["Bizdate"]) for c in calls)
     today_reads = per_node_date[(str(RELEASE), str(TODAY_BIZ))]
     yesterday_reads = per_node_date[(str(RELEASE), str(YESTERDAY_BIZ))]
-    print(f"{elapsed:.1f} s of 1 s cycles: {per_node_date}")
+    print(f"{watched} cycles: {per_node_date}")
     # one listing per date and cycle for the five (unshared: five a cycle)
-    assert 2 <= yesterday_reads <= elapsed + 1, per_node_date
+    assert 2 <= yesterday_reads <= watched, per_node_date
     # today's date: read each cycle until its one instance succeeded and was reported, then settled
     assert 2 <= today_reads <= yesterday_reads, per_node_date
     # the upstream node: each date read once, then settled (every instance finished, none failed)
@@ -254,12 +269,12 @@ async def test_throttling_and_a_server_error_cost_a_cycle_not_an_event(emulator:
     today = emulator.instance_of(RELEASE, T)
     run = Running(watcher())
     try:
-        await cycles(emulator, 2)
+        await cycles(run, 1)
         emulator.inject_fault("ListTaskInstances", kind="server_error", times=4)
         emulator.clock.advance(timedelta(minutes=1))
         emulator.set_instance_status(today.id, "Success")
         await run.until(lambda: len(run.events[0]) == 1)
-        await cycles(emulator, 2)
+        await cycles(run, 2)
     finally:
         await run.stop()
     assert [e["instance_id"] for e in run.events[0]] == [today.id]
@@ -324,24 +339,71 @@ def nodes_emulator(n: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Da
         yield emu, nodes
 
 
-async def measure(emu: DataWorksEmulator, nodes: list[int]) -> dict[str, Any]:
-    """Calls in the first cycle, in steady cycles while the day's instances run, and after they all succeeded."""
-    run = Running(*(watcher(dataworks_task_id=n) for n in nodes))
+class Cycles:
+    """Each watcher's poll cycles as it schedules them (``waiting.next_cycle``, wrapped), and the listings each cycle
+    made (``DataWorksHook.alist_instances``, wrapped: a shared listing counts in the cycle of the watcher that asked
+    first). A watcher schedules cycle k + 1 once the work of cycle k is done, so "every watcher scheduled cycle k + 1"
+    is a barrier after which the listings of cycle k are all counted, however slow the machine."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from airflow_provider_dataworks.domain import waiting
+        from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
+
+        self.scheduled: dict[Any, int] = {}  # watcher (its asyncio task) -> cycles scheduled
+        self.listings: Counter[tuple[Any, int]] = Counter()  # (watcher, its cycle) -> ListTaskInstances calls
+        self.reported_in: dict[Any, int] = {}  # watcher -> the cycle of its last event
+        cycle: contextvars.ContextVar[tuple[Any, int]] = contextvars.ContextVar("cycle")
+        next_cycle, alist_instances = waiting.next_cycle, DataWorksHook.alist_instances
+
+        def scheduling(due: float, poll_interval: float) -> float:
+            task = asyncio.current_task()
+            self.scheduled[task] = self.scheduled.get(task, 0) + 1
+            cycle.set((task, self.scheduled[task]))
+            return next_cycle(due, poll_interval)
+
+        async def listing(hook: Any, *args: Any, **kwargs: Any) -> Any:
+            self.listings[cycle.get()] += 1
+            return await alist_instances(hook, *args, **kwargs)
+
+        monkeypatch.setattr(waiting, "next_cycle", scheduling)
+        monkeypatch.setattr(DataWorksHook, "alist_instances", listing)
+
+    def reported(self) -> None:
+        """Note the cycle of the watcher that hands out an event (``Running(on_event=...)``)."""
+        self.reported_in[asyncio.current_task()] = self.scheduled[asyncio.current_task()]
+
+    async def done(self, run: Running, after: dict[Any, int], n: int) -> None:
+        """Until every watcher of ``run`` has done ``n`` cycles after its cycle ``after[watcher]`` (a limit of 30 s
+        a cycle)."""
+        scheduled = self.scheduled
+        await run.until(
+            lambda: all(scheduled.get(w, 0) >= after.get(w, 0) + n + 1 for w in run.tasks), timeout=30.0 * (n + 1)
+        )
+
+    def per_cycle(self, run: Running, after: dict[Any, int], n: int) -> float:
+        """Listings of the watchers of ``run`` in their ``n`` cycles after ``after[watcher]``, per cycle."""
+        ks = {w: range(after.get(w, 0) + 1, after.get(w, 0) + n + 1) for w in run.tasks}
+        return sum(c for (w, k), c in self.listings.items() if k in ks.get(w, ())) / n
+
+
+#: Cycles each figure is measured over.
+MEASURED_CYCLES = 2
+
+
+async def measure(emu: DataWorksEmulator, nodes: list[int], cycles: Cycles) -> dict[str, Any]:
+    """Calls in the first cycle, in steady cycles while the day's instances run, and after they all succeeded: per
+    watcher cycle (counted by cycle, not by second, so a slow machine that skips cycles changes nothing)."""
+    run = Running(*(watcher(dataworks_task_id=n) for n in nodes), on_event=cycles.reported)
     n = len(nodes)
     try:
-        await run.until(lambda: len(lists(emu)) >= 2 * n)  # first cycle: both dates of every node
-        first = len(lists(emu))  # the next cycle is a second later
-        await asyncio.sleep(0.9)
-        start = time.monotonic()
-        await asyncio.sleep(3.0)
-        steady = (len(lists(emu)) - first) / (time.monotonic() - start)
+        await cycles.done(run, {}, 1 + MEASURED_CYCLES)  # the first cycle, then steady ones
+        first = cycles.per_cycle(run, {}, 1)
+        steady = cycles.per_cycle(run, dict.fromkeys(run.tasks, 1), MEASURED_CYCLES)
         emu.clock.advance(timedelta(hours=2))  # every instance succeeds
         await run.until(lambda: all(len(e) == 1 for e in run.events), timeout=60)
-        await asyncio.sleep(1.5)
-        done = len(lists(emu))
-        start = time.monotonic()
-        await asyncio.sleep(3.0)
-        after = (len(lists(emu)) - done) / (time.monotonic() - start)
+        # each watcher's cycles after the one that reported its instance: nothing left to read
+        await cycles.done(run, cycles.reported_in, MEASURED_CYCLES)
+        after = cycles.per_cycle(run, cycles.reported_in, MEASURED_CYCLES)
     finally:
         await run.stop()
     assert all(len(e) == 1 for e in run.events)
@@ -349,17 +411,17 @@ async def measure(emu: DataWorksEmulator, nodes: list[int]) -> dict[str, Any]:
 
 
 async def test_calls_per_cycle_for_1_and_100_watched_nodes(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], watched_cycles: Cycles
 ) -> None:
-    """Figures (printed): 1-second cycles, so calls per second = calls per cycle."""
+    """Figures (printed): ListTaskInstances per watcher cycle (1-second cycles), counted cycle by cycle."""
     figures = []
     for n in (1, 100):
-        with nodes_emulator(n, monkeypatch) as (emu, nodes):
-            figures.append(await measure(emu, nodes))
+        with monkeypatch.context() as patched, nodes_emulator(n, patched) as (emu, nodes):
+            figures.append(await measure(emu, nodes, watched_cycles))
     with capsys.disabled():
         for f in figures:
             print(
-                f"\n{f['nodes']:>3} watched node(s): first cycle {f['first_cycle']} ListTaskInstances "
+                f"\n{f['nodes']:>3} watched node(s): first cycle {f['first_cycle']:.0f} ListTaskInstances "
                 f"(2 business dates each); while the day's instances run {f['per_cycle_running']:.1f} a cycle; "
                 f"once all succeeded {f['per_cycle_all_succeeded']:.1f} a cycle"
             )
@@ -412,15 +474,35 @@ def test_the_ledger_merges_the_records_of_several_assets() -> None:
 
 
 @pytest.mark.usefixtures("dataworks_conn")
-async def test_a_used_up_daily_quota_pauses_the_watcher_until_it_resets(emulator: DataWorksEmulator) -> None:
+async def test_a_used_up_daily_quota_pauses_the_watcher_until_it_resets(
+    emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The third listing is refused for the day's quota: the watcher sleeps until the reset (the connection's
-    default, 00:00 Asia/Shanghai, hours away), calling nothing meanwhile, and does not end."""
+    default, 00:00 Asia/Shanghai, hours away, + the margin), calling nothing meanwhile, and does not end. Checked on
+    what it scheduled (its next cycle is the reset's), not by watching a few seconds pass."""
+    from airflow_provider_dataworks.domain import waiting
+    from airflow_provider_dataworks.domain.api_limits import parse_reset
+
+    scheduled: list[float] = []  # the cycles the watcher scheduled (epoch s)
+    next_cycle = waiting.next_cycle
+
+    def scheduling(due: float, poll_interval: float) -> float:
+        scheduled.append(next_cycle(due, poll_interval))
+        return scheduled[-1]
+
+    monkeypatch.setattr(waiting, "next_cycle", scheduling)
     emulator.load_spec({"quota": {"daily": 2}})
+    before = time.time()
     run = Running(watcher())
     try:
         await run.until(lambda: any(c.error_code for c in lists(emulator)))
         refused = len(emulator.calls)
-        await asyncio.sleep(4)  # four cycles
+        after = time.time()
+        resets = {
+            parse_reset(None).resume_at(datetime.fromtimestamp(t, timezone.utc)).timestamp() for t in (before, after)
+        }
+        await run.until(lambda: bool(scheduled) and scheduled[-1] >= min(resets))  # asleep until the reset
+        assert scheduled[-1] in resets
         assert all(not task.done() for task in run.tasks)
     finally:
         await run.stop()

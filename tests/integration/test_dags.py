@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +25,6 @@ from tests.conftest import (
     RUN_DATE,
     WORKSPACE,
     T,
-    clock_running,
     connection_json,
     dag_source,
     ms,
@@ -304,6 +306,40 @@ def test_retry_after_a_failure_past_the_trigger_reattaches_without_triggering_ag
     assert emulator.instance_of(RELEASE, T).releases == 1
 
 
+#: The emulated time each call to the emulator moves the clock by, from the first trigger on (the 24-hour re-send).
+STEP_PER_CALL = timedelta(hours=20)
+
+
+@contextmanager
+def clock_moved_per_call(emu: DataWorksEmulator, step: timedelta, after_first: str) -> Iterator[None]:
+    """Move the emulated clock by ``step`` once per call the emulator answers, from the first ``after_first`` call
+    on: time passes with the wait's progress (its polls), not with the machine's speed. A call answered before
+    the clock moved for the one before it only makes the moves catch up; each call still sees the clock at or past
+    where the previous one saw it."""
+    stop = threading.Event()
+
+    def move() -> None:
+        seen = None
+        while not stop.wait(0.01):
+            calls = emu.calls
+            if seen is None:
+                first = next((k for k, c in enumerate(calls) if c.action == after_first), None)
+                if first is None:
+                    continue
+                seen = first
+            for _ in calls[seen : len(calls)]:
+                emu.clock.advance(step)
+            seen = len(calls)
+
+    thread = threading.Thread(target=move, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 @pytest.mark.parametrize("deferrable", [False, True])
 def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyPatch, deferrable: bool) -> None:
     """Upstream takes 72 h: our early trigger expires, the instance then waits; the operator re-sends once."""
@@ -317,12 +353,13 @@ def test_trigger_dropped_after_24h_is_sent_once_more(monkeypatch: pytest.MonkeyP
             today = today.subtract(days=1)
         body = (
             "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
-            f"wait_for='instance', poll_interval=1, timeout=120, deferrable={deferrable})"
+            f"wait_for='instance', poll_interval=1, max_poll_interval=1, timeout=120, deferrable={deferrable})"
         )
         dag_id = f"retention_resend_{deferrable}"
-        # 72 emulated hours pass in ~15 s, from the trigger on: the trigger is kept while upstream runs, dropped
-        # after 24 h, and the instance waits again at 72 h (a clock started earlier could finish upstream first).
-        with clock_running(emu, timedelta(hours=1), 0.2, after_first="TriggerSchedulerTaskInstance"):
+        # From the trigger on, each call moves the clock 20 emulated hours (the wait polls every second, no back-off):
+        # it sees the trigger kept while upstream runs (20 h), dropped after 24 h (40 h, 60 h), and the instance
+        # waiting again once upstream is done (80 h); a clock moved before the trigger could finish upstream first.
+        with clock_moved_per_call(emu, STEP_PER_CALL, after_first="TriggerSchedulerTaskInstance"):
             dr = run_dag(dag_source(dag_id, body), dag_id, today)
         assert task_states(dr) == {"release": "success"}
         inst = emu.instance_of(RELEASE, ms(today))

@@ -144,12 +144,81 @@ def test_emulator_counts_per_quota_day_of_its_clock() -> None:
 
 
 # ------------------------------------------------------------------------------------------ dag.test()
-#: How far ahead the reset is: the DAG file is parsed and the task starts before it (a loaded 2-core machine).
-AHEAD_S = 30
+#: The connection's ``daily_quota_reset`` in the runs that meet the quota: a stand-in, read as the reset decided when
+#: the quota is met (:class:`ResetAtTheRefusal`).
+STAND_IN_RESET = "12:34:56 UTC"
+#: ``api_limits.RESUME_MARGIN_S`` in those runs (30 s for users): the task still waits past the reset, a second.
+TEST_MARGIN_S = 1
+
+
+class ResetAtTheRefusal:
+    """The daily quota's reset, decided when the emulator refuses a call for it, before that refusal's answer leaves
+    the emulator: nothing races the machine's speed (a reset set tens of seconds ahead did: the task had to meet the
+    quota before it, or wait a day).
+
+    - The provider: the connection's ``daily_quota_reset`` (:data:`STAND_IN_RESET`) reads as the next whole second
+      of the real clock after the refusal (``"HH:MM:SS UTC"``, parsed as a user's), so the refused call was sent in
+      the quota day that reset ends and the task waits for it: the reset + ``api_limits.RESUME_MARGIN_S``, lowered
+      to :data:`TEST_MARGIN_S` (a module attribute read at each call; dag.test() runs the trigger in this process).
+      ``QuotaReset.resume_at``, the deferral and the trigger's sleep run as they do.
+    - The emulator: the refusal ends its quota day (its ``reset`` moves to its clock's now), so what the task sends
+      once resumed counts in the next day.
+    - ``use_up_after``: the day's quota is used up (by others) right after the emulator accepted that action.
+
+    ``reset_epoch``: the provider's reset (epoch s); ``resumed_at``: when the emulator got the first call after the
+    refusal (real clock), which the deferral must hold back past the reset + the margin.
+    """
+
+    def __init__(
+        self, emu: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, use_up_after: str | None = None
+    ) -> None:
+        from airflow_provider_dataworks.domain import api_limits
+        from airflow_provider_dataworks.emulator.backend.errors import ApiError
+
+        self.reset_epoch: float | None = None
+        self.resumed_at: float | None = None
+        self._use_up_after = use_up_after
+        quota, stand_in = emu.quota, parse_reset(STAND_IN_RESET)
+        charge, next_reset = quota.charge, QuotaReset.next_reset
+
+        def charging(key: str, now: datetime, wall_seconds: float, action: str | None = None) -> None:
+            try:
+                charge(key, now, wall_seconds, action)
+            except ApiError as err:
+                if err.code == "Throttling.Api.Risk" and self.reset_epoch is None:
+                    self.reset_epoch = float(int(time_module.time()) + 1)
+                    limits = {k: getattr(quota, k) for k in ("qps", "read_qps", "write_qps", "daily")}
+                    quota.configure(**limits, retry_after_ms=quota.retry_after_ms, reset=_time_of_day(now))
+                raise
+            if self.reset_epoch is not None and self.resumed_at is None:
+                self.resumed_at = time_module.time()
+            if action is not None and action == self._use_up_after:
+                self._use_up_after = None
+                quota.use_up(now)
+
+        def reading(reset: QuotaReset, now: datetime) -> datetime:
+            if reset == stand_in:
+                assert self.reset_epoch is not None, "the provider asked for the reset before it met the quota"
+                reset = parse_reset(_time_of_day(datetime.fromtimestamp(self.reset_epoch, UTC)))
+            return next_reset(reset, now)
+
+        monkeypatch.setattr(quota, "charge", charging)
+        monkeypatch.setattr(QuotaReset, "next_reset", reading)
+        monkeypatch.setattr(api_limits, "RESUME_MARGIN_S", TEST_MARGIN_S)
+
+    def assert_waited_for_the_reset(self) -> None:
+        """The quota was met, and the task's next call came after the reset + the margin, not before."""
+        assert self.reset_epoch is not None, "the quota was never met"
+        assert self.resumed_at is not None, "no call after the quota was met"
+        assert self.resumed_at >= self.reset_epoch + TEST_MARGIN_S, (self.resumed_at, self.reset_epoch)
+
+
+def _time_of_day(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%H:%M:%S} UTC"
 
 
 def _reset_in(seconds: int, now: datetime) -> str:
-    return f"{(now + timedelta(seconds=seconds)).astimezone(UTC):%H:%M:%S} UTC"
+    return _time_of_day(now + timedelta(seconds=seconds))
 
 
 @pytest.mark.usefixtures("airflow_db")
@@ -157,20 +226,17 @@ def test_trigger_meets_the_quota_defers_to_the_reset_and_releases_once(
     emulator: DataWorksEmulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
 ) -> None:
     """Quota of 2, one spent already by another client: the task's ListTaskInstances fits, its trigger is refused.
-    The task defers (DataWorksQuotaResetTrigger) to the reset, 30 s ahead (emulated and real clocks run at the
-    same pace), + the 30 s margin, and goes on: it finds the instance again, still waiting, and triggers it. One
-    try, no retry, one accepted trigger."""
+    The task defers (DataWorksQuotaResetTrigger) to the reset (decided at the refusal, :class:`ResetAtTheRefusal`)
+    + the margin, and goes on: it finds the instance again, still waiting, and triggers it. One try, no retry, one
+    accepted trigger."""
     from airflow_provider_dataworks.hooks.dataworks import DataWorksHook
 
-    emulator.clock.unfreeze()  # runs from 2026-11-25 00:31 Shanghai at real speed
-    real_now, emulated_now = datetime.now(UTC), emulator.clock.now()
-    emulator.load_spec({"quota": {"daily": 2, "reset": _reset_in(AHEAD_S, emulated_now)}})
-    reset = _reset_in(AHEAD_S, real_now)  # the same instant
-    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, daily_quota_reset=reset))
+    emulator.load_spec({"quota": {"daily": 2}})  # the emulator's day: from 00:00 Shanghai until the refusal
+    reset = ResetAtTheRefusal(emulator, monkeypatch)
+    monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", connection_json(emulator, daily_quota_reset=STAND_IN_RESET))
     DataWorksHook().get_task(RELEASE)  # another client's call: 1 of today's 2
     emulator.clear_calls()
-    # execution_timeout: should a slow machine reach the trigger after the reset, the next one (a day later) fails
-    # the task at once instead of hanging the test
+    # execution_timeout: had the deferral aimed past it, the task would fail at once instead of hanging the test
     body = (
         "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, retries=2, "
         "execution_timeout=__import__('datetime').timedelta(minutes=10))"
@@ -188,6 +254,7 @@ def test_trigger_meets_the_quota_defers_to_the_reset_and_releases_once(
         ("TriggerSchedulerTaskInstance", None),
     ]
     assert emulator.instance_of(RELEASE, T).releases == 1
+    reset.assert_waited_for_the_reset()
     out = capfd.readouterr().out
     assert "The daily quota of the account of connection 'dataworks_default' in region cn-hangzhou used up" in out
     assert "resuming at" in out and "The daily quota has reset" in out

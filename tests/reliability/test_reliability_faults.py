@@ -14,12 +14,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_dataworks.domain.api_limits import RESUME_MARGIN_S
 from airflow_provider_dataworks.emulator import DataWorksEmulator
 from tests.conftest import (
     RELEASE,
@@ -31,6 +31,7 @@ from tests.conftest import (
     task_states,
     write_generated_doc,
 )
+from tests.reliability.test_quota import STAND_IN_RESET, TEST_MARGIN_S, ResetAtTheRefusal
 
 pytestmark = [pytest.mark.usefixtures("airflow_db", "ticking"), pytest.mark.oldest_sdk]
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
@@ -61,39 +62,14 @@ def _on_trigger_and_poll(kind: str, times: int = 1, **kwargs: object) -> Callabl
     return inject
 
 
-#: Real seconds to the quota reset of the connection (the task resumes RESUME_MARGIN_S after it): past the set-up and
-#: the trigger call on a loaded machine.
-QUOTA_RESET_AHEAD_S = 45
-#: Emulated time from the trigger call to the emulator's reset: ~12 s of real time (the clock ticks 10 emulated
-#: minutes a real second), well before the task resumes, and the next one ~144 s after it.
-EMULATED_QUOTA_RESET_AHEAD = timedelta(hours=2)
-#: The emulator's daily quota in that case (after the reset the task needs 2-3 calls to go on).
+#: The emulator's daily quota in the quota case (after the reset the task needs 2-3 calls to go on).
 QUOTA_DAILY = 6
 
 
-def _utc_time_of_day(moment: datetime) -> str:
-    return f"{moment.astimezone(timezone.utc):%H:%M:%S} UTC"
-
-
-def _quota_resets_soon(emu: DataWorksEmulator) -> dict[str, Any]:
-    reset = datetime.now(timezone.utc) + timedelta(seconds=QUOTA_RESET_AHEAD_S)
-    return {"extra": {"daily_quota_reset": _utc_time_of_day(reset)}}
-
-
 def _quota_used_up_during_the_wait(emu: DataWorksEmulator) -> None:
-    """Right after the trigger call the day's quota is used up (by others) and the emulator's next reset is set
-    close: the trigger took effect, the first poll is refused."""
+    """A daily quota; right after the trigger call the day's quota is used up (by others): the trigger took effect,
+    the first poll is refused, and the reset is decided at that refusal (the test's ``ResetAtTheRefusal``)."""
     emu.quota.configure(qps=emu.quota.qps, daily=QUOTA_DAILY)
-
-    def use_up_after_the_trigger() -> None:
-        deadline = time.monotonic() + 120
-        while not emu.calls_of(TRIGGER) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        reset = _utc_time_of_day(emu.clock.now() + EMULATED_QUOTA_RESET_AHEAD)
-        emu.quota.configure(qps=emu.quota.qps, daily=QUOTA_DAILY, reset=reset)
-        emu.quota.use_up(emu.clock.now())
-
-    threading.Thread(target=use_up_after_the_trigger, daemon=True).start()
 
 
 def _forbidden(emu: DataWorksEmulator) -> None:
@@ -160,14 +136,16 @@ CASES = [
     ),
     FaultCase("forbidden (HTTP 403 Forbidden.Access)", _forbidden, False, ("Forbidden.Access", "lacks permission")),
     FaultCase(
-        f"daily quota used up during the wait (reset {QUOTA_RESET_AHEAD_S} s ahead)",
+        "daily quota used up during the wait (reset at the next second)",
         inject=_quota_used_up_during_the_wait,
         succeeds=True,
         says=("Throttling.Api.Risk", "used up"),
-        connection=_quota_resets_soon,
+        connection=lambda emu: {"extra": {"daily_quota_reset": STAND_IN_RESET}},
         note={
-            "sync": "deferred to the quota's reset + 30 s, then went on",
-            "deferrable": "the wait slept to the quota's reset + 30 s, then polled on",
+            "sync": f"deferred to the quota's reset + the margin ({RESUME_MARGIN_S} s; {TEST_MARGIN_S} s here), "
+            "then went on",
+            "deferrable": f"the wait slept to the quota's reset + the margin ({RESUME_MARGIN_S} s; {TEST_MARGIN_S} s "
+            "here), then polled on",
         },
         says_on={
             "sync": ("resuming at", "The daily quota has reset: going on"),
@@ -243,6 +221,11 @@ def test_fault(
         fields["extra"].update(changes.get("extra", {}))
     monkeypatch.setenv("AIRFLOW_CONN_DATAWORKS_DEFAULT", json.dumps(fields))
     case.inject(emulator)
+    quota = (
+        ResetAtTheRefusal(emulator, monkeypatch, use_up_after=TRIGGER)
+        if case.inject is _quota_used_up_during_the_wait
+        else None
+    )
     body = (
         "DataWorksTriggerOperator(task_id='release', dataworks_task_id=700001, wait_for_completion=True, "
         f"wait_for='workflow', poll_interval=1, timeout=120, deferrable={path == 'deferrable'})"
@@ -266,6 +249,8 @@ def test_fault(
             f"{fragment!r} not in the log; calls: {[(c.action, c.error_code) for c in emulator.calls]}"
         )
     assert emulator.access_key_secret not in out
+    if quota is not None:
+        quota.assert_waited_for_the_reset()
     outcome = f"failed: {case.says[0]} ({case.says[1]})" if not case.succeeds else "success"
     outcome += f" ({case.note[path]})" if path in case.note else ""
     summary = ", ".join(f"{action} {n}" for action, n in sorted(calls.items()))
