@@ -85,6 +85,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _announce(emu: DataWorksEmulator, args: argparse.Namespace, tasks: Any) -> None:
+    """The first stdout line (JSON: address, limits, the connection, the HTTP trigger nodes), then the same in words."""
+    info = {**emu.info(), "quota": emu.quota.limits(), "connection": connection_info(emu), "http_trigger_tasks": tasks}
+    if args.sts:
+        sts = emu.add_sts_credentials()
+        info["sts"] = {
+            "access_key_id": sts.access_key_id,
+            "access_key_secret": sts.access_key_secret,
+            "security_token": sts.security_token,
+        }
+    if args.info_file:
+        with open(args.info_file, "w") as handle:
+            json.dump(info, handle)
+    print(json.dumps(info), *describe(info), sep="\n", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     emu = DataWorksEmulator(
@@ -103,19 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks = http_trigger_tasks(spec, emu.clock.now())
     signal.signal(signal.SIGTERM, _interrupt)
     emu.start()
-    info = {**emu.info(), "quota": emu.quota.limits(), "connection": connection_info(emu), "http_trigger_tasks": tasks}
-    if args.sts:
-        sts = emu.add_sts_credentials()
-        info["sts"] = {
-            "access_key_id": sts.access_key_id,
-            "access_key_secret": sts.access_key_secret,
-            "security_token": sts.security_token,
-        }
-    if args.info_file:
-        with open(args.info_file, "w") as handle:
-            json.dump(info, handle)
-    print(json.dumps(info), *describe(info), sep="\n", flush=True)
-    try:
+    try:  # SIGTERM or Ctrl-C at any point from here (even while printing) stops the emulator and exits 0
+        _announce(emu, args, tasks)
         signal.pause()
     except KeyboardInterrupt:
         pass

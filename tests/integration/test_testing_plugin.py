@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,13 +79,13 @@ def dataworks_conn_id() -> str:
     return "my_dataworks"
 
 
-def test_the_readme_shows_the_docs_example_verbatim() -> None:
-    """The README's testing example is the file the test above runs, not a copy that can drift."""
-    example = (ROOT / "docs" / "examples" / "test_my_dataworks_dag.py").read_text()
-    readme = (ROOT / "README.md").read_text()
-    marker = "<!-- include: docs/examples/test_my_dataworks_dag.py"
-    block = readme[readme.index(marker) :].split("```python\n", 1)[1].split("\n```\n", 1)[0]
-    assert block + "\n" == example
+def test_the_docs_include_the_testing_example_by_file() -> None:
+    """The site's testing how-to includes the file the test above runs (a snippet, not a copy that can drift; the
+    strict build fails if the file moves), and the README carries no copy of it."""
+    page = (ROOT / "docs" / "how-to" / "test-with-the-emulator.md").read_text().splitlines()
+    at = page.index('--8<-- "docs/examples/test_my_dataworks_dag.py"')
+    assert page[at - 1] == "```python" and page[at + 1] == "```"
+    assert "def test_" not in (ROOT / "README.md").read_text()
 
 
 def test_the_fixture_plays_the_test_s_scenario_on_its_connection(dataworks_emulator: EmulatedDataWorks) -> None:
@@ -147,7 +148,7 @@ def test_a_date_before_the_start_date_fails_loudly(dataworks_emulator: EmulatedD
 
 
 def test_waits_polling_a_frozen_clock_are_told_why_nothing_moves(
-    dataworks_emulator: EmulatedDataWorks, capfd: pytest.CaptureFixture[str]
+    dataworks_emulator: EmulatedDataWorks, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A plain dag.test() (not emu.run_dag) on a frozen clock would wait for ever: its polls get a warning, on the
     real stderr (pytest shows it live with -s) and in the log."""
@@ -155,6 +156,15 @@ def test_waits_polling_a_frozen_clock_are_told_why_nothing_moves(
     from airflow_provider_dataworks.testing import FROZEN_POLLS_BEFORE_WARNING
 
     emu = dataworks_emulator
+    looks = [0]  # how often the clock thread has read the call log (it counts the polls from it)
+    read_the_log = type(emu.emulator).calls
+
+    def calls(self: object) -> object:
+        if threading.current_thread().name == "dataworks-emulator-clock":
+            looks[0] += 1
+        return read_the_log.fget(self)
+
+    monkeypatch.setattr(type(emu.emulator), "calls", property(calls))
     emu.clock.freeze(RUN.add(minutes=1))
     instance = emu.instance_of(810001, T)
     hook = DataWorksHook(dataworks_conn_id="my_dataworks")
@@ -162,7 +172,14 @@ def test_waits_polling_a_frozen_clock_are_told_why_nothing_moves(
     err = ""
     for _ in range(FROZEN_POLLS_BEFORE_WARNING - 1):
         hook.get_instance(instance.id)
-    time.sleep(0.3)  # the clock thread looks every 0.05 s: below the threshold it stays quiet
+    # below the threshold it stays quiet: wait until the clock thread has looked at the log twice after those polls
+    # (the first look may have begun before the last poll; the second begins once the first one is done)
+    after = looks[0]
+    for _ in range(2000):
+        if looks[0] >= after + 2:
+            break
+        time.sleep(0.01)
+    assert looks[0] >= after + 2, "the clock thread stopped looking at the call log"
     err += capfd.readouterr().err
     assert warned not in err
     hook.get_instance(instance.id)
