@@ -1,5 +1,5 @@
 """The README's walkthrough, read from the README and run as written, in a given Airflow's ``bin`` (the main
-virtualenv: tests/system/test_readme_walkthrough.py; the built wheel's: tests/system/test_wheel_smoke.py).
+virtualenv: tests/integration/test_readme_walkthrough.py; the built wheel's: tests/system/test_wheel_smoke.py).
 
 The README marks its two fenced blocks with ``<!-- walkthrough: emulator -->`` (the first terminal) and
 ``<!-- walkthrough: airflow -->`` (the second); both run in a temporary directory holding a copy of
