@@ -118,10 +118,11 @@ def watched_cycles(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cycles]:
     _WATCHED.clear()
 
 
-async def cycles(run: Running, n: int) -> None:
+async def cycles(run: Running, n: int, counted: Cycles | None = None) -> None:
     """Until every watcher of ``run`` has done ``n`` more poll cycles (a settled date is not read again, so cycles,
-    not listings or seconds, say how long it watched); a limit of 30 s a cycle."""
-    scheduled = _WATCHED["now"].scheduled
+    not listings or seconds, say how long it watched); a limit of 30 s a cycle. ``counted``: the :class:`Cycles`
+    that counts them (this module's tests: the one its autouse fixture set up)."""
+    scheduled = (counted or _WATCHED["now"]).scheduled
     start = {task: scheduled.get(task, 0) for task in run.tasks}
     await run.until(lambda: all(scheduled.get(task, 0) >= start[task] + n for task in run.tasks), timeout=30.0 * n)
 

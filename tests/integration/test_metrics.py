@@ -380,18 +380,19 @@ async def test_a_deferred_wait_sleeping_through_the_quota_is_counted(
 async def test_the_asset_watcher_counts_each_event_it_fires(
     emulator: DataWorksEmulator, statsd: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.integration.test_asset_watcher import Running, cycles, follow_clock, watcher
+    from tests.integration.test_asset_watcher import Cycles, Running, cycles, follow_clock, watcher
 
     follow_clock(emulator, monkeypatch)
+    counted = Cycles(monkeypatch)
     today = emulator.instance_of(RELEASE, T)
     run = Running(watcher())
     try:
-        await cycles(emulator, 2)
+        await cycles(run, 2, counted)
         emulator.clock.advance(timedelta(minutes=1))
         emulator.set_instance_status(today.id, "Success")
         emulator.add_instance_run(RELEASE, T, "SupplementData", status="Success")  # not watched: no event
         await run.until(lambda: len(run.events[0]) >= 1)
-        await cycles(emulator, 2)
+        await cycles(run, 2, counted)
     finally:
         await run.stop()
     assert len(run.events[0]) == 1
