@@ -60,9 +60,9 @@ $(CHROMIUM):
 # `make check` on every change; `make test` (what CI runs) before a merge; `make test-<tier>` for one tier.
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 TIERS := unit emulator integration reliability system
-# `make test` runs three pytest sessions side by side, each printing its output when the first ends: the tiers
-# without a real Airflow stack; the system tier on SQLite stacks (with the browser, Node, the wheel, the README and
-# the site); and the production-shaped stack's modules (tests/system/celery: PostgreSQL, Redis, CeleryExecutor, two
+# `make test` runs three pytest sessions side by side, the two beside printing their output when the first ends: the
+# unit, emulator and integration tiers; the reliability tier and the system tier on SQLite stacks (with the browser,
+# Node, the wheel and the site); and the production-shaped stack's modules (tests/system/celery: PostgreSQL, Redis, CeleryExecutor, two
 # workers, two triggerers), much of whose time is waiting on heartbeats, poll cycles and a takeover.
 CELERY_SYSTEM := tests/system/celery
 # The exactly-once driver's 210 seeded sequences (~5 s each), a third per CI row on Airflow 3.3: here 70-139, the
@@ -80,10 +80,10 @@ check: lint
 # Every tier on Airflow 3.3.
 test: lint docs lint-workflows $(CHROMIUM) $(NODE_CLIENT) stack-services
 	@stacks=$$(mktemp); celery=$$(mktemp); status=0; \
-	$(PYTEST) tests/system --ignore=$(CELERY_SYSTEM) >$$stacks 2>&1 & stacks_pid=$$!; \
+	$(PYTEST) tests/reliability tests/system --ignore=$(CELERY_SYSTEM) >$$stacks 2>&1 & stacks_pid=$$!; \
 	$(PYTEST) $(CELERY_SYSTEM) >$$celery 2>&1 & celery_pid=$$!; \
-	$(PYTEST) tests --ignore=tests/system || status=$$?; \
-	wait $$stacks_pid || status=$$?; echo "==== tests/system on SQLite stacks (run beside the above) ===="; cat $$stacks; \
+	$(PYTEST) tests/unit tests/emulator tests/integration || status=$$?; \
+	wait $$stacks_pid || status=$$?; echo "==== tests/reliability, tests/system on SQLite (run beside) ===="; cat $$stacks; \
 	wait $$celery_pid || status=$$?; echo "==== $(CELERY_SYSTEM) (PostgreSQL, Redis, CeleryExecutor; beside) ===="; \
 	cat $$celery; rm -f $$stacks $$celery; exit $$status
 

@@ -20,11 +20,9 @@ from airflow_provider_dataworks.emulator import DataWorksEmulator
 from tests.conftest import LOAD_A, LOAD_B, RELEASE, RUN_DATE, UPSTREAM, WORKSPACE, T, dag_source, run_dag
 from tests.conftest import task_states as states
 
-pytestmark = [
-    pytest.mark.usefixtures("airflow_db", "dataworks_conn"),
-    pytest.mark.every_airflow,
-    pytest.mark.oldest_sdk,
-]
+# The matrix rows (3.0-3.2) run only the messages a task shows (Airflow 3.0 prints a task's error wrapped): which
+# instance a run names and what each value leads to is the provider's logic (tests/unit), not Airflow's.
+pytestmark = [pytest.mark.usefixtures("airflow_db", "dataworks_conn"), pytest.mark.oldest_sdk]
 
 OTHER_TYPES = ["SupplementData", "SmokeTest", "Manual", "ManualWorkflow", "ManualFlow", "TriggerWorkflow"]
 RETRIES = "retries=3, retry_delay=__import__('datetime').timedelta(0)"
@@ -250,6 +248,7 @@ def test_rerun_use_latest_config_without_rerun_failed_is_refused_at_parse_time()
 
 
 # ------------------------------------------------------------------------------ a time that names no instance
+@pytest.mark.every_airflow
 def test_a_utc_dag_against_the_shanghai_node_fails_naming_the_dags_zone_as_the_fix(
     emulator: DataWorksEmulator, capfd: pytest.CaptureFixture
 ) -> None:
