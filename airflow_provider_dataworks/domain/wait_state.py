@@ -17,6 +17,18 @@ from typing import Any
 
 from airflow_provider_dataworks.domain.timing import bizdate_ms
 
+#: The fields of a release the operator pushes to XCom, one key each (its console address goes under the extra
+#: link's key, ``links/dataworks.py``); OpenLineage reads them back where the task kept no wait state.
+XCOM_FIELDS = (
+    "instance_id",
+    "trigger_time_ms",
+    "scheduled_time",
+    "dataworks_task_id",
+    "env_type",
+    "project_id",
+    "workflow_instance_id",
+)
+
 
 @dataclass(frozen=True)
 class WaitState:

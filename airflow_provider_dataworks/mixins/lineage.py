@@ -38,16 +38,7 @@ FACET_KEY = "dataworks_instance"
 HOMEPAGE = "https://github.com/airflow-provider-dataworks/airflow-provider-dataworks"
 #: Where the facet's fields are described (the documentation's OpenLineage page).
 FACET_SCHEMA_URL = "https://airflow-provider-dataworks.github.io/airflow-provider-dataworks/how-to/openlineage/#on-the-airflow-tasks-own-complete-or-fail-event"
-#: The operator's XComs the facets are read from (operators/dataworks.py XCOM_KEYS, links' console address key).
-_XCOM_FIELDS = (
-    "instance_id",
-    "trigger_time_ms",
-    "scheduled_time",
-    "dataworks_task_id",
-    "env_type",
-    "project_id",
-    "workflow_instance_id",
-)
+#: links/dataworks.py's CONSOLE_URL_XCOM_KEY (mixins/ may not import links/; a unit test holds them equal).
 _CONSOLE_URL_XCOM_KEY = "dataworks_console_url"
 
 
@@ -101,8 +92,10 @@ class DataWorksLineageMixin:
         try:
             if not _lineage_on():
                 return
+            from airflow_provider_dataworks.domain.wait_state import XCOM_FIELDS
+
             ti = context["ti"]
-            pushed = {key: _pushed(ti, key) for key in (*_XCOM_FIELDS, _CONSOLE_URL_XCOM_KEY)}
+            pushed = {key: _pushed(ti, key) for key in (*XCOM_FIELDS, _CONSOLE_URL_XCOM_KEY)}
         except Exception as err:  # lineage never fails a task
             self.log.warning("OpenLineage: could not read what this try pushed (%s)", err)
             return
@@ -142,17 +135,19 @@ class DataWorksLineageMixin:
     def _lineage_found(self, task_instance: Any) -> dict[str, Any] | None:
         """What the try found: the wait's state (a deferred wait's event, the sensor's poller) or the operator's
         XComs as its try read them back; None when it found no instance. (Nothing is read from Airflow here.)"""
+        from airflow_provider_dataworks.domain.wait_state import XCOM_FIELDS
+
         state = self._lineage_wait
         if state is None and (poller := getattr(self, "_poller", None)) is not None:
             state = poller.state
         if state is not None:
             state = state.with_bizdate()
-            found = {key: getattr(state, key) for key in _XCOM_FIELDS}
+            found = {key: getattr(state, key) for key in XCOM_FIELDS}
             return {**found, "console_url": state.console_url, "bizdate_ms": state.bizdate_ms, "zone": state.zone}
         pushed = self._lineage_pushed
         if not pushed or pushed.get("instance_id") is None:
             return None
-        found = {key: pushed.get(key) for key in _XCOM_FIELDS}
+        found = {key: pushed.get(key) for key in XCOM_FIELDS}
         return {**found, "console_url": pushed.get(_CONSOLE_URL_XCOM_KEY), "bizdate_ms": None}
 
     def _lineage_facts(self, found: dict[str, Any], *, failed: bool) -> dict[str, Any]:

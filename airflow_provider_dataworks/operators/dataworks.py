@@ -46,17 +46,6 @@ if TYPE_CHECKING:
     from airflow_provider_dataworks.domain.waiting import Verdict
     from airflow_provider_dataworks.triggers.events import WaitEvent
 
-#: The ids pushed to XCom, one key each (and the console address under ``CONSOLE_URL_XCOM_KEY``).
-XCOM_KEYS = (
-    "instance_id",
-    "trigger_time_ms",
-    "scheduled_time",
-    "dataworks_task_id",
-    "env_type",
-    "project_id",
-    "workflow_instance_id",
-)
-
 
 class DataWorksTriggerOperator(DataWorksLineageMixin, DataWorksWaitMixin, ResumableJobMixin, BaseOperator):
     """Trigger the HTTP-trigger-node instance that belongs to this DAG run; optionally wait for what it released.
@@ -365,8 +354,10 @@ class DataWorksTriggerOperator(DataWorksLineageMixin, DataWorksWaitMixin, Resuma
         raise AssertionError("the loop returns or raises")
 
     def _push_xcoms(self, context: Any, state: WaitState) -> None:
+        from airflow_provider_dataworks.domain.wait_state import XCOM_FIELDS
+
         ti = context["ti"]
-        for key in XCOM_KEYS:
+        for key in XCOM_FIELDS:
             ti.xcom_push(key=key, value=getattr(state, key))
         ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=state.console_url)
 
