@@ -31,11 +31,11 @@ from typing import Any
 import pytest
 
 from devtools.check_site_links import broken_links, served_under
+from tests.system.chromium import ARTIFACTS_ROOT, chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "docs-site"
+ARTIFACTS = ARTIFACTS_ROOT / "docs-site"
 #: The how-to opened in the browser; it includes an example DAG by ``--8<--``.
 HOW_TO = "how-to/release-a-node.md"
 #: The CLI's help markers (devtools/docs_hooks.py) and the line each becomes.
@@ -211,16 +211,8 @@ def served(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 @dataclass

@@ -7,11 +7,9 @@ to ``$TEST_ARTIFACTS/browser`` (default ``test-artifacts/browser``).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,27 +17,19 @@ import pytest
 from airflow_provider_dataworks.version_compat import AIRFLOW_V_3_0_PLUS
 from devtools.airflow_stack import AirflowStack
 from tests.conftest import UI_CONNECTION_DAG
+from tests.system.chromium import ARTIFACTS_ROOT, chromium
 
 pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 3's React UI")
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) / "browser"
+ARTIFACTS = ARTIFACTS_ROOT / "browser"
 #: 2026-11-15 00:30 Asia/Shanghai: a day no other end-to-end scenario releases.
 LOGICAL_DATE = datetime(2026, 11, 14, 16, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make install` installs Debian's chromium"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
