@@ -288,9 +288,13 @@ def test_trigger_on_kill_stops_the_downstream_only_with_cancel_on_kill(
     release(emu, minutes=1)
     trigger = _trigger(emu, "downstream", cancel_on_kill)
 
+    async def first_poll() -> None:
+        while not emu.calls:
+            await asyncio.sleep(0.01)
+
     async def kill_while_waiting() -> None:
         wait = asyncio.ensure_future(trigger.run().__anext__())
-        await asyncio.sleep(1.5)  # one poll: the downstream still runs (frozen clock)
+        await asyncio.wait_for(first_poll(), 60)  # the wait has polled: the downstream still runs (frozen clock)
         wait.cancel()
         await asyncio.gather(wait, return_exceptions=True)
         await trigger.on_kill()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,9 @@ class Call:
     request_id: str
     fault: str | None = None
     account_id: str | None = None  # the signing key's account (None: the key was not known)
+    #: The wall clock (epoch s) when the call was logged, whatever the emulated clock says: a client's poll cycles
+    #: follow the wall clock, so calls are grouped by cycle with it while the emulated clock stands still.
+    received: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "at": self.at.isoformat()}
