@@ -273,8 +273,10 @@ class AirflowStack:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             # Connections' passwords and triggers' kwargs encrypted in the database, as a deployment has them.
             "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            # A DAG file is parsed within 5 s of appearing and not again (no test edits one in place): each parse is
+            # a process, and a stack lives for minutes on a busy machine (the default re-parses every 30 s).
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",

@@ -13,5 +13,5 @@ ci-setup:
 # Beside `make test` (Airflow 3.3, the end-to-end stack, the browser): Airflow 2.11 and the oldest SDK ...
 ci-lane-older: test-airflow2 test-sdk-oldest
 
-# ... and the other Airflow minors and the built wheel.
+# ... and the other Airflow minors and the built wheel (.ci/run runs each lane's rows side by side: make -j).
 ci-lane-package: test-airflow-matrix test-wheel
