@@ -9,6 +9,7 @@ unexport HTTP_PROXY HTTPS_PROXY http_proxy https_proxy
 # import either: each process would compile every module it imports again (the SDK: 1.3 s instead of 0.45 s). So
 # the virtualenvs are compiled at install (--compile-bytecode) and Python caches the checkout's own modules.
 unexport PYTHONDONTWRITEBYTECODE
+UV_INSTALL := uv pip install -q --compile-bytecode
 
 VENV2 ?= .venv-airflow2
 
@@ -35,7 +36,7 @@ $(NODE_CLIENT): tests/node/package.json tests/node/package-lock.json
 $(VENV)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade uv
-	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) $$pins -e ".[dev,stack]"
+	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV)/bin/$(UV_INSTALL) --python $(PY) $$pins -e ".[dev,stack]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -99,7 +100,7 @@ test-system: $(CHROMIUM) $(NODE_CLIENT) stack-services
 $(VENV2)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV2)
 	$(VENV2)/bin/pip install -q --upgrade uv
-	pins="$$($(AIRFLOW_PINS) 2.11)" && $(VENV2)/bin/uv pip install -q --compile-bytecode --python $(VENV2)/bin/python $$pins -e ".[dev]"
+	pins="$$($(AIRFLOW_PINS) 2.11)" && $(VENV2)/bin/$(UV_INSTALL) --python $(VENV2)/bin/python $$pins -e ".[dev]"
 	touch $@
 
 # What depends on Airflow on 2.11, in its own virtualenv: the unit, integration and reliability tiers (the emulator
@@ -112,7 +113,7 @@ $(VENV_SDK_OLDEST)/.installed: pyproject.toml constraints/airflow.ini
 	$(PYTHON) -m venv $(VENV_SDK_OLDEST)
 	$(VENV_SDK_OLDEST)/bin/pip install -q --upgrade uv
 	pins="$$($(AIRFLOW_PINS) 3.3)" && \
-		$(VENV_SDK_OLDEST)/bin/uv pip install -q --compile-bytecode --python $(VENV_SDK_OLDEST)/bin/python $$pins "$(SDK_OLDEST)" -e ".[dev]"
+		$(VENV_SDK_OLDEST)/bin/$(UV_INSTALL) --python $(VENV_SDK_OLDEST)/bin/python $$pins "$(SDK_OLDEST)" -e ".[dev]"
 	touch $@
 
 # What depends on the SDK's version (marker oldest_sdk: the hook, the emulator through the SDK, operators and
@@ -130,7 +131,7 @@ demo: install $(if $(filter celery,$(STACK)),stack-services)
 # Parse cost, API calls per run, triggerer density, per-call overhead, load on one account (a 300-run backfill on
 # the Celery stack: PostgreSQL and Redis): figures and ratios (see RESULTS.md).
 bench: install stack-services
-	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e ".[dev,bench]"
+	$(VENV)/bin/$(UV_INSTALL) --python $(PY) -e ".[dev,bench]"
 	$(PY) -m benchmarks
 
 emulator: install

@@ -9,7 +9,7 @@ DOCS_INSTALLED := $(VENV)/.docs-installed
 .PHONY: docs lint-workflows
 
 $(DOCS_INSTALLED): pyproject.toml $(VENV)/.installed
-	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) $$pins -e ".[dev,stack,docs]"
+	pins="$$($(AIRFLOW_PINS) 3.3)" && $(VENV)/bin/$(UV_INSTALL) --python $(PY) $$pins -e ".[dev,stack,docs]"
 	touch $@
 
 docs: $(DOCS_INSTALLED)

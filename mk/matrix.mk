@@ -19,7 +19,7 @@ MATRIX_TESTS := $(foreach minor,$(MATRIX_MINORS),test-airflow-$(minor))
 $(MATRIX_INSTALLED): .venv-airflow-%/.installed: pyproject.toml $(AIRFLOW_PINS_FILE)
 	$(PYTHON) -m venv $(@D)
 	$(@D)/bin/pip install -q --upgrade uv
-	pins="$$($(AIRFLOW_PINS) $*)" && $(@D)/bin/uv pip install -q --compile-bytecode --python $(@D)/bin/python $$pins -e ".[dev]"
+	pins="$$($(AIRFLOW_PINS) $*)" && $(@D)/bin/$(UV_INSTALL) --python $(@D)/bin/python $$pins -e ".[dev]"
 	touch $@
 
 $(MATRIX_TESTS): test-airflow-%: .venv-airflow-%/.installed

@@ -17,5 +17,5 @@ test-wheel: install
 	! tar tzf $(DIST)/*.tar.gz | grep -E '/tests/|/conftest.py$$'
 	$(VENV)/bin/uv venv -q --python $(PY) $(VENV_WHEEL)
 	pins="$$($(AIRFLOW_PINS) $(AIRFLOW_WHEEL))" && \
-		$(VENV)/bin/uv pip install -q --compile-bytecode --python $(VENV_WHEEL)/bin/python $$pins $(DIST)/*.whl
+		$(VENV)/bin/$(UV_INSTALL) --python $(VENV_WHEEL)/bin/python $$pins $(DIST)/*.whl
 	WHEEL_VENV=$(abspath $(VENV_WHEEL)) $(PY) -m pytest -q -p no:cacheprovider tests/system/test_wheel_smoke.py

@@ -80,7 +80,7 @@ async def test_600_waits_cost_two_list_calls_per_poll_and_no_get(
     async def finish_once_all_polled() -> int:
         while asked() != set(ids):
             await asyncio.sleep(0.05)
-            before = len(emu.calls)
+        before = len(emu.calls)
         emu.clock.advance(timedelta(hours=2))
         return before
 
