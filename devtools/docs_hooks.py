@@ -6,6 +6,10 @@
 line: ``airflow_provider_dataworks.cli.plan``, ``airflow_provider_dataworks.cli.check`` and
 ``airflow_provider_dataworks.emulator.cli`` (``dataworks-emulator``). A marker inside a fenced block is left as it is
 (a page may show one); an unknown module, or one whose ``--help`` does not exit 0, fails the build.
+
+``on_page_content`` shows the Sphinx roles of the docstrings (``:class:`~a.b.C```, which Airflow's docs and IDEs
+read) as code: mkdocstrings renders them as text, ``:class:`` and then ``~a.b.C`` as code. ``~`` keeps the last
+name, as Sphinx does.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 COLUMNS = 100
 MARKER = re.compile(r"^(?P<indent>[ \t]*)<!--\s*cli:\s*(?P<module>[A-Za-z_][\w.]*)\s*-->\s*$")
 FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")
+#: A Sphinx cross-reference role as mkdocstrings renders it: ``:class:<code>~a.b.C</code>``.
+RENDERED_ROLE = re.compile(r":(?:class|meth|func|attr|data|mod|exc|obj):<code>(?P<short>~?)(?P<target>[\w.]+)</code>")
 
 _helps: dict[str, str] = {}
 
@@ -117,3 +123,18 @@ def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> st
         return expand_cli_markers(markdown, page.file.src_uri)
     except CliHelpError as err:
         raise PluginError(str(err)) from None
+
+
+def plain_roles(html: str) -> str:
+    """``html`` with each rendered Sphinx role shown as its target in code; ``~a.b.C`` as ``C``."""
+
+    def code(role: re.Match[str]) -> str:
+        target = role["target"].rsplit(".", 1)[-1] if role["short"] else role["target"]
+        return f"<code>{target}</code>"
+
+    return RENDERED_ROLE.sub(code, html)
+
+
+def on_page_content(html: str, *, page: Any, config: Any, files: Any) -> str:
+    """MkDocs event: the page's rendered Sphinx roles shown as code."""
+    return plain_roles(html)

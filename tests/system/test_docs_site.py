@@ -3,10 +3,10 @@
 The site (mkdocs.yml, docs/) is built into a temporary folder with the running interpreter: a warning fails the
 build, and so does a snippet (``--8<--``) whose file is missing. Then: every internal link and anchor of the
 built pages resolves (devtools/check_site_links.py, as ``make docs`` runs it); each snippet's file exists and the
-built page shows its code; the CLI's help stands where the pages ask for it; and, served over HTTP on a loopback
-port, the home page and a how-to open in Debian's Chromium (driven by Playwright) with their heading and the example
-DAG's code visible, no request of theirs failing. Screenshots go to ``$TEST_ARTIFACTS/docs-site`` (default
-``test-artifacts/docs-site``).
+built page shows its code; the CLI's help stands where the pages ask for it; no docstring's Sphinx role shows as
+text; and, served over HTTP on a loopback port, the home page and a how-to open in Debian's Chromium (driven by
+Playwright) with their heading and the example DAG's code visible, no request of theirs failing. Screenshots go to
+``$TEST_ARTIFACTS/docs-site`` (default ``test-artifacts/docs-site``).
 
 The docs extra (mkdocs-material, mkdocstrings, pymdown-extensions) is what this needs: ``make docs`` installs it, and
 ``make test`` runs ``make docs`` first. Without it (the other virtualenvs, ``pip install -e .[dev]``) it skips.
@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from devtools.check_site_links import broken_links, served_under
+from devtools.docs_hooks import RENDERED_ROLE
 from tests.system.chromium import ARTIFACTS_ROOT, chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,6 +189,13 @@ def test_the_cli_reference_shows_each_commands_help(site: Path) -> None:
     for module, usage in CLI_USAGE.items():
         if f"<!-- cli: {module} -->" in source:
             assert usage in built, f"{CLI_PAGE}: no {usage!r} where <!-- cli: {module} --> stands"
+
+
+def test_the_reference_shows_the_docstrings_sphinx_roles_as_code(site: Path) -> None:
+    shown = {str(page.relative_to(site)): role[0] for page in site.rglob("*.html")
+             if (role := RENDERED_ROLE.search(page.read_text(encoding="utf-8")))}  # fmt: skip
+    assert not shown, f"a Sphinx role shown as text: {shown}"
+    assert "<code>WaitState</code>" in built_page(site, "reference/triggers.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""The documentation's own tools, without MkDocs: the link checker (devtools/check_site_links.py), the CLI help
-hook (devtools/docs_hooks.py) and the prose statistics (devtools/prose_stats.py)."""
+"""The documentation's own tools, without MkDocs: the link checker (devtools/check_site_links.py), the hooks
+(devtools/docs_hooks.py: the CLI's help, Sphinx roles) and the prose statistics (devtools/prose_stats.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools import check_site_links, prose_stats
-from devtools.docs_hooks import COLUMNS, CliHelpError, expand_cli_markers
+from devtools.docs_hooks import COLUMNS, CliHelpError, expand_cli_markers, plain_roles
 
 
 def write(path: Path, text: str) -> None:
@@ -127,3 +127,14 @@ def test_prose_stats_count_the_prose_only(tmp_path: Path, capsys: pytest.Capture
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == ["file", "README.md", "docs/index.md", "docs/"]
     assert out[1].split()[1:] == ["15", "5", "4.0"]
+
+
+def test_rendered_sphinx_roles_show_as_code_and_a_tilde_keeps_the_last_name() -> None:
+    html = (
+        "<p>Raises :class:<code>DataWorksApiError</code>; see :meth:<code>~a.hooks.DataWorksHook.call</code> and "
+        ":data:<code>~a.b.EXTRA_FIELDS</code>.</p><p>A time: <code>00:30</code>, a role name alone: :class:</p>"
+    )
+    assert plain_roles(html) == (
+        "<p>Raises <code>DataWorksApiError</code>; see <code>call</code> and <code>EXTRA_FIELDS</code>.</p>"
+        "<p>A time: <code>00:30</code>, a role name alone: :class:</p>"
+    )
